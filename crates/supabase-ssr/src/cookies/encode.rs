@@ -1,0 +1,175 @@
+//! Value encodings used by `@supabase/ssr`: JS `encodeURIComponent` (chunk sizes are
+//! measured on it) and the `base64-` + unpadded base64url form of stored values.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// The prefix `@supabase/ssr` puts before base64url-encoded values.
+pub const BASE64_PREFIX: &str = "base64-";
+
+/// Characters `encodeURIComponent` leaves alone.
+fn is_uri_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// Length of `encodeURIComponent(c)` for one character.
+pub(crate) fn encoded_char_len(c: char) -> usize {
+    if c.is_ascii() && is_uri_unreserved(c as u8) {
+        1
+    } else {
+        3 * c.len_utf8()
+    }
+}
+
+/// Length of `encodeURIComponent(s)`, without building it.
+pub(crate) fn encoded_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| if is_uri_unreserved(b) { 1 } else { 3 })
+        .sum()
+}
+
+/// JS `encodeURIComponent` (Rust strings hold no lone surrogates, so it cannot fail).
+pub fn encode_uri_component(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if is_uri_unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0x0f)] as char);
+        }
+    }
+    out
+}
+
+/// The `decode` of the `cookie` npm package: `decodeURIComponent` when the value holds
+/// a `%`, the raw value when decoding fails.
+pub(crate) fn decode_cookie_value(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    decode_uri_component(s).unwrap_or_else(|| s.to_owned())
+}
+
+/// JS `decodeURIComponent`: `None` where JS throws `URIError`.
+fn decode_uri_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = hex_val(*bytes.get(i + 1)?)?;
+            let lo = hex_val(*bytes.get(i + 2)?)?;
+            out.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `"base64-" + base64url(utf8(value))`, no padding.
+pub fn to_base64_value(value: &str) -> String {
+    let mut out = String::with_capacity(BASE64_PREFIX.len() + value.len().div_ceil(3) * 4);
+    out.push_str(BASE64_PREFIX);
+    URL_SAFE_NO_PAD.encode_string(value.as_bytes(), &mut out);
+    out
+}
+
+/// Why a `base64-` value could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A character outside the base64url alphabet.
+    InvalidBase64,
+    /// The bytes are not UTF-8.
+    InvalidUtf8,
+}
+
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+/// Decodes base64url the way `@supabase/ssr`'s `stringFromBase64URL` does: spaces, tabs,
+/// line breaks and `=` are skipped anywhere, other characters outside the alphabet are
+/// errors, leftover bits are dropped, and the bytes must be UTF-8.
+pub fn decode_base64url(input: &str) -> Result<String, DecodeError> {
+    let skipped = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'=');
+    let cleaned: std::borrow::Cow<'_, [u8]> = if input.bytes().any(skipped) {
+        input.bytes().filter(|b| !skipped(*b)).collect::<Vec<u8>>().into()
+    } else {
+        input.as_bytes().into()
+    };
+    if !cleaned
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    {
+        return Err(DecodeError::InvalidBase64);
+    }
+    // A single leftover character carries fewer than 8 bits: JS drops it.
+    let usable = if cleaned.len() % 4 == 1 {
+        &cleaned[..cleaned.len() - 1]
+    } else {
+        &cleaned[..]
+    };
+    let bytes = LENIENT
+        .decode(usable)
+        .map_err(|_| DecodeError::InvalidBase64)?;
+    String::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn encode_uri_component_matches_js() {
+        assert_eq!(
+            encode_uri_component("a b&c=d/é€😀-_.!~*'()"),
+            "a%20b%26c%3Dd%2F%C3%A9%E2%82%AC%F0%9F%98%80-_.!~*'()"
+        );
+        assert_eq!(encoded_len("a b&é😀"), encode_uri_component("a b&é😀").len());
+    }
+
+    #[test]
+    fn cookie_value_decoding_falls_back_to_raw() {
+        assert_eq!(decode_cookie_value("a%20b"), "a b");
+        assert_eq!(decode_cookie_value("100%"), "100%");
+        assert_eq!(decode_cookie_value("%E2%82"), "%E2%82");
+        assert_eq!(decode_cookie_value("plain"), "plain");
+    }
+
+    #[test]
+    fn base64_round_trip_and_leniency() {
+        let v = to_base64_value("{\"a\":\"é\"}");
+        assert_eq!(v, "base64-eyJhIjoiw6kifQ");
+        assert_eq!(decode_base64url("eyJhIjoiw6kifQ").unwrap(), "{\"a\":\"é\"}");
+        assert_eq!(decode_base64url("eyJh Ijoi\nw6ki fQ==").unwrap(), "{\"a\":\"é\"}");
+        // One stray trailing character is dropped, as JS does.
+        assert_eq!(decode_base64url("YWJjZ").unwrap(), "abc");
+        assert_eq!(decode_base64url("YW+j"), Err(DecodeError::InvalidBase64));
+        assert_eq!(decode_base64url("_w"), Err(DecodeError::InvalidUtf8));
+        assert_eq!(decode_base64url("").unwrap(), "");
+    }
+}
