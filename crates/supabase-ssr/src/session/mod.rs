@@ -1,0 +1,269 @@
+//! Sessions and users as Supabase Auth returns them and auth-js stores them.
+//!
+//! A session is kept as the exact JSON auth-js would store (unknown fields and key
+//! order preserved); the hot path reads only the tokens and `expires_at` out of it,
+//! skipping the user object without building it.
+
+mod js_json;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A session read from cookies or just issued by the Auth server.
+///
+/// **Unverified**: on the server, anything read from cookies was written by the
+/// browser and may be forged. Use [`crate::ServerClient::get_claims`] (verified
+/// locally) or [`crate::ServerClient::get_user`] (asks the Auth server) before trusting
+/// who the user is.
+#[derive(Clone)]
+pub struct UnverifiedSession {
+    json: Arc<str>,
+    access_token: Arc<str>,
+    refresh_token: Arc<str>,
+    expires_at: i64,
+}
+
+/// The fields every stored session must have, read without building the rest.
+#[derive(Deserialize)]
+struct StoredFields<'a> {
+    #[serde(borrow)]
+    access_token: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    refresh_token: Option<std::borrow::Cow<'a, str>>,
+    expires_at: Option<f64>,
+}
+
+/// What reading a stored session value gave.
+#[derive(Debug)]
+pub(crate) enum Stored {
+    /// A usable session.
+    Valid(UnverifiedSession),
+    /// JSON, but not a session (auth-js deletes such cookies).
+    Invalid,
+}
+
+impl UnverifiedSession {
+    /// Reads a stored session (the decoded cookie value).
+    pub(crate) fn from_stored_json(json: &str) -> Stored {
+        let Ok(fields) = serde_json::from_str::<StoredFields<'_>>(json) else {
+            return Stored::Invalid;
+        };
+        match (fields.access_token, fields.refresh_token, fields.expires_at) {
+            (Some(at), Some(rt), Some(exp)) if exp.is_finite() => {
+                // `expires_at` is whole seconds in every writer; a fraction is floored.
+                let expires_at = exp.floor() as i64;
+                Stored::Valid(Self {
+                    access_token: Arc::from(at.as_ref()),
+                    refresh_token: Arc::from(rt.as_ref()),
+                    json: Arc::from(json),
+                    expires_at,
+                })
+            }
+            _ => Stored::Invalid,
+        }
+    }
+
+    /// Builds the session auth-js would store from an Auth server response: the
+    /// response object as it came, with `expires_at` appended when it is missing
+    /// (`round(now / 1000) + expires_in`). `None` when the object is not a session.
+    pub fn from_auth_response(mut body: Map<String, Value>, now_millis: i64) -> Option<Self> {
+        if !body.contains_key("expires_at") {
+            let expires_in = body.get("expires_in").and_then(Value::as_f64)?;
+            let now_secs = (now_millis as f64 / 1000.0).round();
+            let at = now_secs + expires_in;
+            body.insert("expires_at".into(), json_number(at));
+        }
+        let json = js_json::stringify(&Value::Object(body));
+        match Self::from_stored_json(&json) {
+            Stored::Valid(s) => Some(s),
+            Stored::Invalid => None,
+        }
+    }
+
+    /// The access token (a JWT).
+    pub fn access_token(&self) -> &str {
+        &self.access_token
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> &str {
+        &self.refresh_token
+    }
+
+    /// Expiry of the access token, Unix seconds.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// The session JSON exactly as stored in the cookies.
+    pub fn as_json(&self) -> &str {
+        &self.json
+    }
+
+    /// The user object stored with the session, if any. Parsed on each call.
+    pub fn user(&self) -> Option<User> {
+        #[derive(Deserialize)]
+        struct WithUser {
+            user: Option<Map<String, Value>>,
+        }
+        serde_json::from_str::<WithUser>(&self.json)
+            .ok()?
+            .user
+            .map(User::from_map)
+    }
+
+    /// `true` when the access token expires within `margin_secs` of `now_millis`
+    /// (auth-js: `expires_at * 1000 - now < margin`).
+    pub(crate) fn expires_within(&self, now_millis: i64, margin_millis: i64) -> bool {
+        self.expires_at.saturating_mul(1000).saturating_sub(now_millis) < margin_millis
+    }
+
+    /// `true` when the access token has expired (`expires_at * 1000 <= now`).
+    pub(crate) fn is_expired(&self, now_millis: i64) -> bool {
+        self.expires_at.saturating_mul(1000) <= now_millis
+    }
+}
+
+fn json_number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+impl fmt::Debug for UnverifiedSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnverifiedSession")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A Supabase Auth user, every field kept as the server sent it.
+#[derive(Clone, PartialEq)]
+pub struct User {
+    map: Map<String, Value>,
+}
+
+impl User {
+    pub(crate) fn from_map(map: Map<String, Value>) -> Self {
+        Self { map }
+    }
+
+    fn str_field(&self, key: &str) -> Option<&str> {
+        self.map.get(key).and_then(Value::as_str)
+    }
+
+    /// The user id (a UUID).
+    pub fn id(&self) -> &str {
+        self.str_field("id").unwrap_or_default()
+    }
+
+    /// The email address, if any (the server sends `""` when there is none).
+    pub fn email(&self) -> Option<&str> {
+        self.str_field("email").filter(|e| !e.is_empty())
+    }
+
+    /// The phone number, if any.
+    pub fn phone(&self) -> Option<&str> {
+        self.str_field("phone").filter(|p| !p.is_empty())
+    }
+
+    /// The role, normally `authenticated`.
+    pub fn role(&self) -> Option<&str> {
+        self.str_field("role")
+    }
+
+    /// `true` for anonymous users.
+    pub fn is_anonymous(&self) -> bool {
+        self.map
+            .get("is_anonymous")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// `user_metadata`.
+    pub fn user_metadata(&self) -> Option<&Map<String, Value>> {
+        self.map.get("user_metadata").and_then(Value::as_object)
+    }
+
+    /// `app_metadata`.
+    pub fn app_metadata(&self) -> Option<&Map<String, Value>> {
+        self.map.get("app_metadata").and_then(Value::as_object)
+    }
+
+    /// The whole user object.
+    pub fn as_json(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
+    /// The whole user object, owned.
+    pub fn into_json(self) -> Map<String, Value> {
+        self.map
+    }
+}
+
+impl fmt::Debug for User {
+    // The user object holds personal data but no secrets; show who it is.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id())
+            .field("email", &self.email())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn obj(s: &str) -> Map<String, Value> {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn expires_at_is_appended_like_auth_js() {
+        let body = obj(
+            r#"{"access_token":"a.b.c","token_type":"bearer","expires_in":3600,"refresh_token":"rt","user":{"id":"u","email":"é@x"},"weird_extra":"x"}"#,
+        );
+        let s = UnverifiedSession::from_auth_response(body, 1_795_797_822_600).unwrap();
+        assert_eq!(
+            s.as_json(),
+            r#"{"access_token":"a.b.c","token_type":"bearer","expires_in":3600,"refresh_token":"rt","user":{"id":"u","email":"é@x"},"weird_extra":"x","expires_at":1795801423}"#
+        );
+        assert_eq!(s.expires_at(), 1_795_801_423);
+        assert_eq!(s.user().unwrap().email(), Some("é@x"));
+        assert!(!format!("{s:?}").contains("a.b.c"));
+    }
+
+    #[test]
+    fn present_expires_at_is_kept_in_place() {
+        let body = obj(r#"{"access_token":"t","expires_at":5,"expires_in":1,"refresh_token":"r"}"#);
+        let s = UnverifiedSession::from_auth_response(body, 0).unwrap();
+        assert_eq!(s.as_json(), r#"{"access_token":"t","expires_at":5,"expires_in":1,"refresh_token":"r"}"#);
+        assert!(s.expires_within(4_000, 1_001));
+        assert!(!s.expires_within(4_000, 1_000));
+        assert!(s.is_expired(5_000));
+        assert!(!s.is_expired(4_999));
+    }
+
+    #[test]
+    fn stored_values_must_hold_the_three_fields() {
+        assert!(matches!(
+            UnverifiedSession::from_stored_json(r#"{"access_token":"a","refresh_token":"r"}"#),
+            Stored::Invalid
+        ));
+        assert!(matches!(UnverifiedSession::from_stored_json("\"just a string\""), Stored::Invalid));
+        assert!(matches!(
+            UnverifiedSession::from_stored_json(r#"{"access_token":"a","refresh_token":"r","expires_at":1}"#),
+            Stored::Valid(_)
+        ));
+    }
+}
