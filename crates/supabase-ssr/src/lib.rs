@@ -1,4 +1,4 @@
-//! Server-side Supabase Auth for Rust.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod clock;
@@ -7,6 +7,18 @@ pub mod jwt;
 pub mod session;
 
 mod api;
+mod client;
+mod config;
 mod error;
+mod pkce;
+mod refresh;
+mod storage;
 
+pub use api::{Identifier, SignOutScope};
+pub use client::{
+    OAuthStart, OtpOptions, ServerClient, SignUpOptions, SignUpOutcome, SupabaseAuth,
+    SupabaseAuthBuilder, VerifyOtp,
+};
 pub use error::AuthError;
+pub use jwt::Claims;
+pub use session::{UnverifiedSession, User};

@@ -5,27 +5,19 @@ use std::fmt::Write as _;
 
 use super::encode::{decode_cookie_value, encode_uri_component};
 use super::{Cookie, CookieOptions, SameSite, SetCookie};
+use crate::session::array_index;
 
-/// Parses a `Cookie` header as `cookie.parse` does: pairs split on `;`, names and values
-/// trimmed of spaces and tabs, values URI-decoded when they hold a `%` (kept raw when
-/// that fails), the first of a duplicated name kept, and fragments without `=` skipped.
+/// Parses a `Cookie` header as `@supabase/ssr`'s `parseCookieHeader` (`cookie.parse`)
+/// does: pairs split on `;`, names and values trimmed of spaces and tabs, values
+/// URI-decoded when they hold a `%` (kept raw when that fails), the first of a
+/// duplicated name kept, fragments without `=` skipped, and (because the result is a JS
+/// object) names that are array indices listed first in ascending order.
 pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
     let mut out: Vec<Cookie> = Vec::new();
-    append_cookie_header(header, &mut out);
-    out
-}
-
-/// Parses several `Cookie` header fields (HTTP/2 may split them) into one list; a name
-/// seen in an earlier field wins.
-pub fn parse_cookie_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<Cookie> {
-    let mut out = Vec::new();
-    for h in headers {
-        append_cookie_header(h, &mut out);
+    // `cookie.parse` needs at least a one-character name and `=`.
+    if header.len() < 2 {
+        return out;
     }
-    out
-}
-
-fn append_cookie_header(header: &str, out: &mut Vec<Cookie>) {
     for pair in header.split(';') {
         let Some((name, value)) = pair.split_once('=') else {
             continue;
@@ -37,6 +29,18 @@ fn append_cookie_header(header: &str, out: &mut Vec<Cookie>) {
         let value = trim_sp_tab(value);
         out.push(Cookie::new(name, decode_cookie_value(value)));
     }
+    if out.iter().any(|c| array_index(&c.name).is_some()) {
+        // A stable sort keeps every other name in header order, after the indices.
+        out.sort_by_key(|c| array_index(&c.name).map_or((1, 0), |i| (0, i)));
+    }
+    out
+}
+
+/// Parses several `Cookie` header fields (HTTP/2 may split them) as one header, the way
+/// Node.js joins them (`; `).
+pub fn parse_cookie_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<Cookie> {
+    let joined: Vec<&str> = headers.into_iter().collect();
+    parse_cookie_header(&joined.join("; "))
 }
 
 fn trim_sp_tab(s: &str) -> &str {
@@ -115,6 +119,17 @@ mod tests {
         ];
         assert_eq!(got, want);
         assert_eq!(cookie_header_value(&want[..2]), "a=1; b=x y");
+        assert_eq!(
+            parse_cookie_header("b=1; 2=x; a=3; 1=y; 10=z"),
+            vec![
+                Cookie::new("1", "y"),
+                Cookie::new("2", "x"),
+                Cookie::new("10", "z"),
+                Cookie::new("b", "1"),
+                Cookie::new("a", "3"),
+            ]
+        );
+        assert!(parse_cookie_header("=").is_empty());
         let split = parse_cookie_headers(["a=1; b=2", "a=9; c=3"]);
         assert_eq!(
             split,

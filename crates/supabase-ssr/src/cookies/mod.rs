@@ -5,6 +5,7 @@
 mod chunk;
 mod encode;
 mod header;
+mod jar;
 mod plan;
 
 use std::fmt;
@@ -12,6 +13,8 @@ use std::fmt;
 pub use chunk::{MAX_CHUNK_SIZE, combine_chunks, create_chunks, is_chunk_like};
 pub use encode::{BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value};
 pub use header::{cookie_header_value, parse_cookie_header, parse_cookie_headers};
+pub(crate) use jar::apply_writes;
+pub use jar::{CookieJar, SetAllCall};
 pub use plan::plan_writes;
 
 /// `Max-Age` of every cookie written: 400 days, the longest browsers keep.

@@ -30,7 +30,16 @@ fn write_value(value: &Value, out: &mut String) {
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
+            // JS objects list array-index keys first, in ascending order, then the rest
+            // in insertion order; JSON.parse and JSON.stringify follow that order.
+            let mut indexed: Vec<(u32, &String, &Value)> = map
+                .iter()
+                .filter_map(|(k, v)| array_index(k).map(|i| (i, k, v)))
+                .collect();
+            indexed.sort_unstable_by_key(|(i, _, _)| *i);
+            let rest = map.iter().filter(|(k, _)| array_index(k).is_none());
+            let entries = indexed.into_iter().map(|(_, k, v)| (k, v)).chain(rest);
+            for (i, (k, v)) in entries.enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -40,6 +49,30 @@ fn write_value(value: &Value, out: &mut String) {
             }
             out.push('}');
         }
+    }
+}
+
+/// The value of a canonical array index (`0`, or digits without a leading zero, below
+/// 2^32 - 1), the keys JS orders first.
+pub(crate) fn array_index(key: &str) -> Option<u32> {
+    let canonical = key == "0"
+        || (!key.is_empty()
+            && key.len() <= 10
+            && !key.starts_with('0')
+            && key.bytes().all(|b| b.is_ascii_digit()));
+    if !canonical {
+        return None;
+    }
+    key.parse::<u32>().ok().filter(|i| *i != u32::MAX)
+}
+
+/// JS truthiness of a JSON value.
+pub(crate) fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
     }
 }
 
@@ -94,6 +127,16 @@ fn write_string(s: &str, out: &mut String) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn array_index_keys_come_first() {
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"10":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}"#).unwrap();
+        assert_eq!(
+            stringify(&v),
+            r#"{"2":4,"10":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}"#
+        );
+    }
 
     #[test]
     fn matches_json_stringify() {

@@ -6,6 +6,8 @@
 
 mod js_json;
 
+pub(crate) use js_json::array_index;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -67,14 +69,22 @@ impl UnverifiedSession {
     }
 
     /// Builds the session auth-js would store from an Auth server response: the
-    /// response object as it came, with `expires_at` appended when it is missing
-    /// (`round(now / 1000) + expires_in`). `None` when the object is not a session.
+    /// response object as it came, with `expires_at` set to `round(now / 1000) +
+    /// expires_in` when it is missing or falsy. `None` when the object is not a session
+    /// (auth-js requires truthy `access_token`, `refresh_token` and `expires_in`).
     pub fn from_auth_response(mut body: Map<String, Value>, now_millis: i64) -> Option<Self> {
-        if !body.contains_key("expires_at") {
+        // auth-js: a session needs truthy `access_token`, `refresh_token`, `expires_in`.
+        if !["access_token", "refresh_token", "expires_in"]
+            .iter()
+            .all(|k| js_json::truthy(body.get(*k)))
+        {
+            return None;
+        }
+        if !js_json::truthy(body.get("expires_at")) {
             let expires_in = body.get("expires_in").and_then(Value::as_f64)?;
             let now_secs = (now_millis as f64 / 1000.0).round();
-            let at = now_secs + expires_in;
-            body.insert("expires_at".into(), json_number(at));
+            // Replaces a falsy value in place, or appends.
+            body.insert("expires_at".into(), json_number(now_secs + expires_in));
         }
         let json = js_json::stringify(&Value::Object(body));
         match Self::from_stored_json(&json) {

@@ -1,0 +1,244 @@
+//! Configuration of [`SupabaseAuth`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Inner, SupabaseAuth};
+use crate::AuthError;
+use crate::api::{ApiOptions, AuthApi};
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::config::ProjectUrl;
+use crate::cookies::{CookieConfig, CookieEncoding, SameSite};
+use crate::jwt::{JwksFetchError, JwksSource, JwtConfig, JwtVerifier};
+use crate::refresh::RefreshCoordinator;
+
+/// Builds a [`SupabaseAuth`]. Every setting has the `@supabase/ssr` default unless
+/// noted.
+#[must_use]
+pub struct SupabaseAuthBuilder {
+    project_url: String,
+    api_key: String,
+    cookies: CookieConfig,
+    api: ApiOptions,
+    http: Option<reqwest::Client>,
+    clock: SharedClock,
+    refresh_margin: Duration,
+    reuse_window: Duration,
+    issuer: Option<Option<String>>,
+    audience: Option<String>,
+    leeway: Duration,
+    jwks_ttl: Duration,
+    unknown_kid_cooldown: Duration,
+    jwks_stale_max: Duration,
+}
+
+impl SupabaseAuthBuilder {
+    pub(super) fn new(project_url: String, api_key: String) -> Self {
+        Self {
+            project_url,
+            api_key,
+            cookies: CookieConfig::default(),
+            api: ApiOptions::default(),
+            http: None,
+            clock: Arc::new(SystemClock),
+            refresh_margin: Duration::from_secs(90),
+            reuse_window: Duration::from_secs(10),
+            issuer: None,
+            audience: Some("authenticated".into()),
+            leeway: Duration::ZERO,
+            jwks_ttl: Duration::from_secs(600),
+            unknown_kid_cooldown: Duration::from_secs(30),
+            jwks_stale_max: Duration::from_secs(3600),
+        }
+    }
+
+    /// Overrides the session cookie name (default `sb-<project ref>-auth-token`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookies.name = Some(name.into());
+        self
+    }
+
+    /// Sets `Domain` on every cookie written (deletions are then also sent host-only).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.cookies.domain = Some(domain.into());
+        self
+    }
+
+    /// Sets `Path` (default `/`).
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookies.path = path.into();
+        self
+    }
+
+    /// Sets `Secure` (default off, as `@supabase/ssr`; turn it on in production).
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookies.secure = secure;
+        self
+    }
+
+    /// Sets `HttpOnly` (default off, so the browser client can read the session).
+    pub fn cookie_http_only(mut self, http_only: bool) -> Self {
+        self.cookies.http_only = http_only;
+        self
+    }
+
+    /// Sets `SameSite` (default `Lax`).
+    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.cookies.same_site = same_site;
+        self
+    }
+
+    /// Chooses the value encoding (default `base64-` + base64url).
+    pub fn cookie_encoding(mut self, encoding: CookieEncoding) -> Self {
+        self.cookies.encoding = encoding;
+        self
+    }
+
+    /// Sessions spread over more chunks than this are treated as absent (default 5).
+    pub fn max_cookie_chunks(mut self, chunks: usize) -> Self {
+        self.cookies.max_chunks = chunks.max(1);
+        self
+    }
+
+    /// Total time a refresh may take, retries included (default 3 s). The JS client can
+    /// block for about 25 s during an Auth outage; a server should not.
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.api.retry_budget = budget;
+        self
+    }
+
+    /// Timeout of every other Auth request (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.api.request_timeout = timeout;
+        self
+    }
+
+    /// A session expiring within this margin is refreshed (default 90 s).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How long after a refresh a request still holding the old refresh token gets the
+    /// rotated session from this process (default 10 s, the Auth server's reuse
+    /// interval).
+    pub fn refresh_reuse_window(mut self, window: Duration) -> Self {
+        self.reuse_window = window;
+        self
+    }
+
+    /// The expected `iss` claim; `None` turns the check off (default
+    /// `<project url>/auth/v1`).
+    pub fn jwt_issuer(mut self, issuer: Option<String>) -> Self {
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// The expected `aud` claim; `None` turns the check off (default `authenticated`).
+    pub fn jwt_audience(mut self, audience: Option<String>) -> Self {
+        self.audience = audience;
+        self
+    }
+
+    /// Clock leeway for `exp` and `nbf` (default 0, as auth-js).
+    pub fn jwt_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// How long fetched signing keys are used before the JWKS is fetched again
+    /// (default 10 minutes).
+    pub fn jwks_ttl(mut self, ttl: Duration) -> Self {
+        self.jwks_ttl = ttl;
+        self
+    }
+
+    /// At most one JWKS refetch for unknown key ids per this period, shared by all
+    /// requests (default 30 s).
+    pub fn jwks_refetch_cooldown(mut self, cooldown: Duration) -> Self {
+        self.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// When the JWKS cannot be fetched, keys fetched earlier stay in use this long
+    /// (default 1 hour).
+    pub fn jwks_stale_max(mut self, max: Duration) -> Self {
+        self.jwks_stale_max = max;
+        self
+    }
+
+    /// Uses this HTTP client (for proxies, custom TLS roots, ...).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Adds a header to every Auth request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.api.extra_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Uses this clock for every expiry decision (tests).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds. Fails on an invalid project URL or an empty key.
+    pub fn build(self) -> Result<SupabaseAuth, AuthError> {
+        let project = ProjectUrl::parse(&self.project_url).map_err(|e| AuthError::invalid_input(e.0))?;
+        if self.api_key.trim().is_empty() {
+            return Err(AuthError::invalid_input("the API key is empty"));
+        }
+        let http = match self.http {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .build()
+                .map_err(|_| AuthError::invalid_input("the HTTP client could not be built"))?,
+        };
+        let api = AuthApi::new(http, &project.auth_url, self.api_key.trim(), self.api)?;
+        let storage_key = self.cookies.name.clone().unwrap_or(project.storage_key);
+        let mut jwt_config = JwtConfig::for_auth_url(&project.auth_url);
+        if let Some(issuer) = self.issuer {
+            jwt_config.issuer = issuer;
+        }
+        jwt_config.audience = self.audience;
+        jwt_config.leeway_secs = self.leeway.as_secs();
+        jwt_config.jwks_ttl = self.jwks_ttl;
+        jwt_config.unknown_kid_cooldown = self.unknown_kid_cooldown;
+        jwt_config.stale_max = self.jwks_stale_max;
+        let jwt = JwtVerifier::new(jwt_config, Arc::new(ApiJwks(api.clone())), self.clock.clone());
+        Ok(SupabaseAuth {
+            inner: Arc::new(Inner {
+                storage_key,
+                api,
+                cookies: Arc::new(self.cookies),
+                jwt,
+                refresh: RefreshCoordinator::new(millis(self.reuse_window)),
+                clock: self.clock,
+                refresh_margin_millis: millis(self.refresh_margin),
+            }),
+        })
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The JWKS comes from the Auth server.
+struct ApiJwks(AuthApi);
+
+impl JwksSource for ApiJwks {
+    fn fetch(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, JwksFetchError>> + Send + '_>> {
+        Box::pin(async move {
+            self.0
+                .fetch_jwks()
+                .await
+                .map_err(|e| JwksFetchError::new(e.to_string()))
+        })
+    }
+}

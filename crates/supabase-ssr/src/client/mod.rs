@@ -1,0 +1,92 @@
+//! [`SupabaseAuth`], built once per process, and the [`ServerClient`] it makes for
+//! each request.
+
+mod builder;
+mod flows;
+mod server;
+
+use std::sync::Arc;
+
+pub use builder::SupabaseAuthBuilder;
+pub use flows::{OAuthStart, OtpOptions, SignUpOptions, SignUpOutcome, VerifyOtp};
+pub use server::ServerClient;
+
+use crate::api::AuthApi;
+use crate::clock::SharedClock;
+use crate::cookies::{CookieConfig, CookieMethods};
+use crate::jwt::JwtVerifier;
+use crate::refresh::RefreshCoordinator;
+use crate::storage::CookieStorage;
+
+/// Process-wide Supabase Auth state: configuration, the HTTP client, the JWKS cache and
+/// the refresh coordinator. Build it once at start-up; cloning is cheap (an `Arc`).
+///
+/// ```no_run
+/// # async fn example(cookies: impl supabase_ssr::cookies::CookieMethods + 'static) -> Result<(), supabase_ssr::AuthError> {
+/// use supabase_ssr::SupabaseAuth;
+///
+/// let auth = SupabaseAuth::builder("https://abcdefghijklmnop.supabase.co", "sb_publishable_...").build()?;
+/// let client = auth.server_client(cookies); // one per request
+/// if let Some(claims) = client.get_claims().await? {
+///     println!("signed in as {}", claims.sub.as_deref().unwrap_or_default());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SupabaseAuth {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) storage_key: String,
+    pub(crate) api: AuthApi,
+    pub(crate) cookies: Arc<CookieConfig>,
+    pub(crate) jwt: JwtVerifier,
+    pub(crate) refresh: RefreshCoordinator,
+    pub(crate) clock: SharedClock,
+    pub(crate) refresh_margin_millis: i64,
+}
+
+impl SupabaseAuth {
+    /// Starts building from the project URL (`https://<ref>.supabase.co`, or a local
+    /// emulator's URL) and the publishable (or legacy anon) key.
+    pub fn builder(project_url: impl Into<String>, api_key: impl Into<String>) -> SupabaseAuthBuilder {
+        SupabaseAuthBuilder::new(project_url.into(), api_key.into())
+    }
+
+    /// A client for one request, over that request's cookies.
+    pub fn server_client(&self, cookies: impl CookieMethods + 'static) -> ServerClient {
+        self.server_client_shared(Arc::new(cookies))
+    }
+
+    /// Like [`Self::server_client`], for cookie methods already behind an `Arc`.
+    pub fn server_client_shared(&self, cookies: Arc<dyn CookieMethods>) -> ServerClient {
+        ServerClient::new(
+            self.clone(),
+            CookieStorage::new(cookies, self.inner.cookies.clone()),
+        )
+    }
+
+    /// The name of the session cookie (`sb-<project ref>-auth-token`), also the prefix
+    /// of its chunks and of the PKCE verifier cookies.
+    pub fn storage_key(&self) -> &str {
+        &self.inner.storage_key
+    }
+
+    /// The cookie settings in use.
+    pub fn cookie_config(&self) -> &CookieConfig {
+        &self.inner.cookies
+    }
+
+    pub(crate) fn now_millis(&self) -> i64 {
+        self.inner.clock.now_millis()
+    }
+}
+
+impl std::fmt::Debug for SupabaseAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupabaseAuth")
+            .field("storage_key", &self.inner.storage_key)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,196 @@
+//! The per-request client: reading, refreshing and verifying the cookie session.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::SupabaseAuth;
+use crate::AuthError;
+use crate::jwt::{Claims, Verification};
+use crate::pkce;
+use crate::session::{Stored, UnverifiedSession, User};
+use crate::storage::CookieStorage;
+
+/// A Supabase Auth client for one request, over that request's cookies.
+///
+/// Create one per request with [`SupabaseAuth::server_client`]. Cloning shares the same
+/// request state. Writes go through the cookie methods' `set_all` and are visible to
+/// later reads in the same request.
+#[derive(Clone)]
+pub struct ServerClient {
+    pub(crate) auth: SupabaseAuth,
+    pub(crate) storage: Arc<CookieStorage>,
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("storage_key", &self.auth.storage_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerClient {
+    pub(super) fn new(auth: SupabaseAuth, storage: CookieStorage) -> Self {
+        Self {
+            auth,
+            storage: Arc::new(storage),
+        }
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.auth.storage_key()
+    }
+
+    /// The session in the cookies, refreshed first when it expires within the refresh
+    /// margin (90 s by default).
+    ///
+    /// **Not verified**: the cookies come from the browser. Use [`Self::get_claims`] or
+    /// [`Self::get_user`] to know who the user is.
+    ///
+    /// `Ok(None)`: no session. An invalid session value is deleted. When the refresh
+    /// fails: a still-valid session is returned as it is; otherwise the error is
+    /// returned, and the cookies are deleted only when the Auth server rejected the
+    /// refresh token (never on network errors, 5xx or 429).
+    pub async fn get_session(&self) -> Result<Option<UnverifiedSession>, AuthError> {
+        let Some(session) = self.stored_session() else {
+            return Ok(None);
+        };
+        let now = self.auth.now_millis();
+        if !session.expires_within(now, self.auth.inner.refresh_margin_millis) {
+            return Ok(Some(session));
+        }
+        match self.refresh_with(&session).await {
+            Ok(fresh) => Ok(Some(fresh)),
+            Err(error) => {
+                if !session.is_expired(self.auth.now_millis()) {
+                    tracing::debug!(%error, "supabase-ssr: early refresh failed; the session is still valid");
+                    return Ok(Some(session));
+                }
+                if !error.is_transient() {
+                    self.remove_session();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The session stored in the cookies, as it is: no refresh, no verification.
+    /// An invalid value is deleted.
+    pub(crate) fn stored_session(&self) -> Option<UnverifiedSession> {
+        let json = self.storage.get_item(self.key())?;
+        match UnverifiedSession::from_stored_json(&json) {
+            Stored::Valid(s) => Some(s),
+            Stored::Invalid => {
+                tracing::debug!("supabase-ssr: the stored session is not a session; deleting it");
+                self.remove_session();
+                None
+            }
+        }
+    }
+
+    /// Refreshes the session now, whatever its expiry.
+    pub async fn refresh_session(&self) -> Result<UnverifiedSession, AuthError> {
+        let session = self.stored_session().ok_or_else(AuthError::session_missing)?;
+        match self.refresh_with(&session).await {
+            Ok(s) => Ok(s),
+            Err(error) => {
+                if !error.is_transient() && session.is_expired(self.auth.now_millis()) {
+                    self.remove_session();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn refresh_with(&self, session: &UnverifiedSession) -> Result<UnverifiedSession, AuthError> {
+        let auth = &self.auth;
+        let rt = session.refresh_token();
+        let fresh = auth
+            .inner
+            .refresh
+            .refresh(rt, || auth.now_millis(), || async {
+                let body = auth.inner.api.refresh(rt).await?;
+                UnverifiedSession::from_auth_response(body, auth.now_millis())
+                    .ok_or_else(|| AuthError::invalid_response("the refresh response holds no session"))
+            })
+            .await?;
+        self.save_session(&fresh, &[]);
+        Ok(fresh)
+    }
+
+    /// Verified claims of the signed-in user, or `Ok(None)` when there is no session.
+    ///
+    /// Refreshes an expiring session first, then verifies the access token's signature
+    /// locally against the project's JWKS (fetched once, cached), and checks `exp`,
+    /// `iss` and `aud`. Tokens that cannot be verified locally (HS256 projects, no
+    /// `kid`, a `kid` still unknown after a refetch) are checked with the Auth server
+    /// (`GET /user`) instead.
+    pub async fn get_claims(&self) -> Result<Option<Claims>, AuthError> {
+        let Some(session) = self.get_session().await? else {
+            return Ok(None);
+        };
+        self.verify_token(session.access_token()).await.map(Some)
+    }
+
+    /// Verifies an access token (from the session or an `Authorization` header).
+    pub async fn verify_token(&self, token: &str) -> Result<Claims, AuthError> {
+        match self.auth.inner.jwt.verify(token).await.map_err(AuthError::from_jwt)? {
+            Verification::Verified(claims) => Ok(claims),
+            Verification::NeedsServerCheck { claims, .. } => {
+                self.user_for_token(token).await?;
+                Ok(claims)
+            }
+        }
+    }
+
+    /// The user, as the Auth server knows them now (`GET /user`), or `Ok(None)` when
+    /// there is no session. A session the server no longer knows is deleted.
+    pub async fn get_user(&self) -> Result<Option<User>, AuthError> {
+        let Some(session) = self.get_session().await? else {
+            return Ok(None);
+        };
+        self.user_for_token(session.access_token()).await.map(Some)
+    }
+
+    async fn user_for_token(&self, token: &str) -> Result<User, AuthError> {
+        match self.auth.inner.api.get_user(token).await {
+            Ok(map) => Ok(User::from_map(map)),
+            Err(error) => {
+                if error.is_session_missing() {
+                    self.remove_session();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Stores a session (and deletes `also_remove` in the same `set_all`).
+    pub(crate) fn save_session(&self, session: &UnverifiedSession, also_remove: &[&str]) {
+        self.storage
+            .apply(&[(self.key(), session.as_json())], also_remove);
+    }
+
+    /// Stores a session built from an Auth response.
+    pub(crate) fn save_response(
+        &self,
+        body: Map<String, Value>,
+        also_remove: &[&str],
+    ) -> Result<UnverifiedSession, AuthError> {
+        let session = UnverifiedSession::from_auth_response(body, self.auth.now_millis())
+            .ok_or_else(|| AuthError::invalid_response("the response holds no session"))?;
+        self.save_session(&session, also_remove);
+        Ok(session)
+    }
+
+    /// Deletes the session and every PKCE verifier, as auth-js's `_removeSession`: the
+    /// verifier slots and their index at once, then the session, the legacy verifier and
+    /// the split-out user together.
+    pub(crate) fn remove_session(&self) {
+        let key = self.key();
+        pkce::remove_all_slots(&self.storage, key);
+        let legacy = pkce::legacy_key(key);
+        let user = format!("{key}-user");
+        self.storage.apply(&[], &[key, &legacy, &user]);
+    }
+}

@@ -1,0 +1,71 @@
+//! Verifying access tokens against the project JWKS.
+//!
+//! This is the local half of `get_claims()`. A token is decoded the way auth-js decodes it
+//! (three unpadded base64url parts, JSON header and payload), its `exp` checked the way
+//! auth-js checks it (`exp <= now` is expired), and its signature verified with the
+//! project's published keys (ES256, RS256 or EdDSA). Where that is impossible (HS256
+//! projects, no `kid`, a `kid` the JWKS does not list even after a refetch) the outcome is
+//! [`Verification::NeedsServerCheck`]: the caller asks the Auth server (`GET /user`) and
+//! trusts the decoded claims only if it accepts the token.
+//!
+//! Beyond auth-js: issuer and audience are checked by default ([`JwtConfig`]), an unknown
+//! `kid` causes at most one JWKS fetch per cooldown for the whole process, concurrent
+//! callers share one fetch, and cached keys keep working for a while when the JWKS
+//! endpoint is down.
+
+mod claims;
+mod error;
+
+mod decode;
+mod jwk;
+mod jwks;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+pub use claims::{AmrEntry, Audience, Claims};
+pub use error::JwtError;
+pub(crate) use jwks::{JwksFetchError, JwksSource};
+pub(crate) use verify::JwtVerifier;
+pub use verify::{FallbackReason, Verification};
+
+/// How access tokens are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwtConfig {
+    /// Expected `iss`; `None` skips the check. Default: the Auth URL
+    /// (`https://<ref>.supabase.co/auth/v1`), which is what Supabase Auth writes.
+    pub issuer: Option<String>,
+    /// An audience `aud` must contain; `None` skips the check. Default: `authenticated`.
+    pub audience: Option<String>,
+    /// Allowed clock skew, in seconds, for `exp` and `nbf`. Default 0, as in auth-js.
+    pub leeway_secs: u64,
+    /// How long a fetched JWKS is used before it is fetched again. Default 10 minutes, as in
+    /// auth-js.
+    pub jwks_ttl: Duration,
+    /// The shortest time between two JWKS fetches, whatever triggers them; so a token with
+    /// an unknown `kid` causes at most one refetch per cooldown, shared by all callers.
+    /// Default 30 seconds.
+    pub unknown_kid_cooldown: Duration,
+    /// When refetching fails, keys from the last successful fetch keep verifying until this
+    /// long after that fetch. Default 1 hour.
+    pub stale_max: Duration,
+}
+
+impl JwtConfig {
+    /// The defaults for a project whose Auth URL is `auth_url`
+    /// (`https://<ref>.supabase.co/auth/v1`; a trailing `/` is ignored).
+    pub fn for_auth_url(auth_url: &str) -> Self {
+        Self {
+            issuer: Some(auth_url.trim_end_matches('/').to_owned()),
+            audience: Some("authenticated".to_owned()),
+            leeway_secs: 0,
+            jwks_ttl: Duration::from_secs(10 * 60),
+            unknown_kid_cooldown: Duration::from_secs(30),
+            stale_max: Duration::from_secs(60 * 60),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Local verification of an access token: decode, time checks, signature against the
+//! JWKS, issuer/audience/subject checks.
+
+use std::sync::{Arc, Once};
+
+use jsonwebtoken::crypto::{CryptoProvider, aws_lc};
+
+use crate::clock::SharedClock;
+
+use super::decode::{DecodedToken, HeaderAlg, decode};
+use super::jwk::VerifyKey;
+use super::jwks::{JwksCache, JwksSource, JwksTimings, KeyLookup};
+use super::{Claims, JwtConfig, JwtError};
+
+/// The outcome of a local verification that did not reject the token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verification {
+    /// The signature verified against the project's JWKS and every claim check passed.
+    Verified(Claims),
+    /// The token could not be verified locally, but nothing in it is wrong so far. Trust
+    /// the claims only after the Auth server accepts the token (`GET /user`), as auth-js
+    /// does.
+    NeedsServerCheck {
+        /// The decoded, unverified claims; they passed the time and claim checks.
+        claims: Claims,
+        /// Why local verification was not possible.
+        reason: FallbackReason,
+    },
+}
+
+impl Verification {
+    /// The claims, verified or not.
+    pub fn claims(&self) -> &Claims {
+        match self {
+            Self::Verified(claims) | Self::NeedsServerCheck { claims, .. } => claims,
+        }
+    }
+
+    /// Consumes the verification and returns the claims, verified or not.
+    pub fn into_claims(self) -> Claims {
+        match self {
+            Self::Verified(claims) | Self::NeedsServerCheck { claims, .. } => claims,
+        }
+    }
+
+    /// Whether the signature was verified locally.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Self::Verified(_))
+    }
+}
+
+/// Why a token has to be checked by the Auth server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FallbackReason {
+    /// `alg` is HS256 (or another HS*): only the Auth server holds the secret.
+    SymmetricAlgorithm,
+    /// The header has no `kid`.
+    MissingKid,
+    /// The `kid` is not in the JWKS, even after a refetch (or a refetch was not allowed
+    /// yet because of the cooldown).
+    UnknownKid,
+    /// The `kid` is in the JWKS, but its key is not one we verify locally (an algorithm
+    /// other than ES256/RS256/EdDSA, a non-signature key, bad key material).
+    UnsupportedKey,
+}
+
+/// Verifies access tokens for one project. Shared by every request (put it in an `Arc`).
+pub(crate) struct JwtVerifier {
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway_secs: i64,
+    clock: SharedClock,
+    jwks: JwksCache,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("jwks", &self.jwks)
+            .finish_non_exhaustive()
+    }
+}
+
+/// jsonwebtoken panics on first use if it cannot pick a process-wide crypto provider (for
+/// example when feature unification enables both of its backends). We verify through the
+/// aws-lc provider directly, so we never depend on that choice, but we still install it so
+/// other jsonwebtoken users in the process do not hit the panic. An application that
+/// installed its own provider first keeps it.
+fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let _already_installed = CryptoProvider::install_default(&aws_lc::DEFAULT_PROVIDER);
+    });
+}
+
+impl JwtVerifier {
+    pub(crate) fn new(config: JwtConfig, source: Arc<dyn JwksSource>, clock: SharedClock) -> Self {
+        install_crypto_provider();
+        let timings = JwksTimings {
+            ttl: config.jwks_ttl,
+            cooldown: config.unknown_kid_cooldown,
+            stale_max: config.stale_max,
+        };
+        Self {
+            issuer: config.issuer,
+            audience: config.audience,
+            leeway_secs: i64::try_from(config.leeway_secs).unwrap_or(i64::MAX),
+            jwks: JwksCache::new(source, Arc::clone(&clock), timings),
+            clock,
+        }
+    }
+
+    #[cfg(test)]
+    /// The JWKS cache (its generation counter is what a verified-token cache keys on).
+    pub(crate) fn jwks(&self) -> &JwksCache {
+        &self.jwks
+    }
+
+    /// Verifies `token` locally.
+    ///
+    /// Order, as auth-js plus our extra checks: decode; reject `alg: none`; `exp` (missing
+    /// → [`JwtError::MissingExp`], `exp <= now - leeway` → [`JwtError::Expired`]); `nbf`;
+    /// then HS*, no `kid`, or a `kid` that is not (verifiably) in the JWKS give
+    /// [`Verification::NeedsServerCheck`]; otherwise the signature must verify with the
+    /// JWKS key, whose algorithm must equal the header's. Last, `iss`, `aud` and `sub` are
+    /// checked, on both outcomes.
+    pub(crate) async fn verify(&self, token: &str) -> Result<Verification, JwtError> {
+        let decoded = decode(token)?;
+        if decoded.alg == HeaderAlg::None {
+            return Err(JwtError::AlgNone);
+        }
+        self.check_times(&decoded.claims)?;
+        let fallback = match (decoded.alg, decoded.kid.as_deref()) {
+            (HeaderAlg::Hmac, _) => Some(FallbackReason::SymmetricAlgorithm),
+            (_, None) => Some(FallbackReason::MissingKid),
+            (_, Some(kid)) => match self.jwks.lookup(kid).await {
+                KeyLookup::Key(key) => {
+                    check_signature(&decoded, &key)?;
+                    None
+                }
+                KeyLookup::Unsupported => Some(FallbackReason::UnsupportedKey),
+                KeyLookup::Unknown => Some(FallbackReason::UnknownKid),
+                KeyLookup::Unavailable => return Err(JwtError::JwksUnavailable),
+            },
+        };
+        self.check_claims(&decoded.claims)?;
+        let claims = decoded.claims;
+        Ok(match fallback {
+            None => Verification::Verified(claims),
+            Some(reason) => Verification::NeedsServerCheck { claims, reason },
+        })
+    }
+
+    /// `exp` and `nbf` against the clock. Also what a cached verification must re-check.
+    pub(crate) fn check_times(&self, claims: &Claims) -> Result<(), JwtError> {
+        let now = self.clock.now_millis().div_euclid(1000);
+        // auth-js: `if (!exp) throw 'Missing exp claim'`, so 0 counts as missing.
+        let exp = claims
+            .exp
+            .filter(|exp| *exp != 0)
+            .ok_or(JwtError::MissingExp)?;
+        if exp <= now.saturating_sub(self.leeway_secs) {
+            return Err(JwtError::Expired);
+        }
+        if let Some(nbf) = claims.nbf
+            && nbf > now.saturating_add(self.leeway_secs)
+        {
+            return Err(JwtError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    fn check_claims(&self, claims: &Claims) -> Result<(), JwtError> {
+        if let Some(issuer) = &self.issuer
+            && claims.iss.as_deref() != Some(issuer.as_str())
+        {
+            return Err(JwtError::InvalidIssuer);
+        }
+        if let Some(audience) = &self.audience
+            && !claims.audiences().any(|aud| aud == audience)
+        {
+            return Err(JwtError::InvalidAudience);
+        }
+        if claims.sub.is_none() {
+            return Err(JwtError::MissingSubject);
+        }
+        Ok(())
+    }
+}
+
+/// The signature only; claims are checked by us, because jsonwebtoken's `exp` rule
+/// (`exp < now - leeway`, 60 s default leeway) differs from auth-js's `exp <= now`.
+fn check_signature(decoded: &DecodedToken<'_>, key: &VerifyKey) -> Result<(), JwtError> {
+    // The algorithm is the JWK's; the header only has to agree with it.
+    if decoded.alg != HeaderAlg::Known(key.alg) {
+        return Err(JwtError::AlgorithmMismatch);
+    }
+    let verifier = (aws_lc::DEFAULT_PROVIDER.verifier_factory)(&key.alg, &key.key)
+        .map_err(|_| JwtError::InvalidSignature)?;
+    verifier
+        .verify(decoded.signing_input.as_bytes(), &decoded.signature)
+        .map_err(|_| JwtError::InvalidSignature)
+}

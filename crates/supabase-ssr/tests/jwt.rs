@@ -1,0 +1,219 @@
+//! The public JWT types: claims parsing and serialization, configuration defaults, errors.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use supabase_ssr::jwt::{
+    AmrEntry, Audience, Claims, FallbackReason, JwtConfig, JwtError, Verification,
+};
+
+/// The payload Supabase Auth writes (reference: auth server API §5.2), with two custom
+/// claims from an access-token hook at the end.
+const SUPABASE_PAYLOAD: &str = r#"{"iss":"http://127.0.0.1:54321/auth/v1","sub":"8d4e3a6c-2b1f-4f0e-9a7d-5c6b4a3e2d1f","aud":"authenticated","exp":1760003600,"iat":1760000000,"email":"a@b.co","phone":"","app_metadata":{"provider":"email","providers":["email"]},"user_metadata":{"name":"Ada","avatar":null},"role":"authenticated","aal":"aal1","amr":[{"method":"password","timestamp":1760000000},{"method":"sso/saml","timestamp":1759990000,"provider":"acme"}],"session_id":"0b9f3c1e-7a2d-4c5b-8e6f-1a2b3c4d5e6f","is_anonymous":false,"tenant":"t1","scope":{"z":1,"a":2}}"#;
+
+#[test]
+fn supabase_payload_is_parsed_into_typed_claims() {
+    let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
+    assert_eq!(
+        claims.iss.as_deref(),
+        Some("http://127.0.0.1:54321/auth/v1")
+    );
+    assert_eq!(
+        claims.sub.as_deref(),
+        Some("8d4e3a6c-2b1f-4f0e-9a7d-5c6b4a3e2d1f")
+    );
+    assert_eq!(claims.aud, Some(Audience::One("authenticated".to_owned())));
+    assert_eq!(claims.exp, Some(1_760_003_600));
+    assert_eq!(claims.iat, Some(1_760_000_000));
+    assert_eq!(claims.nbf, None);
+    assert_eq!(claims.email.as_deref(), Some("a@b.co"));
+    assert_eq!(claims.phone.as_deref(), Some(""));
+    assert_eq!(
+        Value::Object(claims.app_metadata.clone()),
+        json!({"provider": "email", "providers": ["email"]})
+    );
+    assert_eq!(
+        Value::Object(claims.user_metadata.clone()),
+        json!({"name": "Ada", "avatar": null})
+    );
+    assert_eq!(claims.role.as_deref(), Some("authenticated"));
+    assert_eq!(claims.aal.as_deref(), Some("aal1"));
+    let amr = claims.amr.as_ref().unwrap();
+    assert_eq!(amr.len(), 2);
+    assert_eq!(
+        (
+            amr[0].method.as_str(),
+            amr[0].timestamp,
+            amr[0].provider.as_deref()
+        ),
+        ("password", Some(1_760_000_000), None)
+    );
+    assert_eq!(
+        (
+            amr[1].method.as_str(),
+            amr[1].timestamp,
+            amr[1].provider.as_deref()
+        ),
+        ("sso/saml", Some(1_759_990_000), Some("acme"))
+    );
+    assert_eq!(
+        claims.session_id.as_deref(),
+        Some("0b9f3c1e-7a2d-4c5b-8e6f-1a2b3c4d5e6f")
+    );
+    assert_eq!(claims.is_anonymous, Some(false));
+    assert_eq!(
+        Value::Object(claims.extra.clone()),
+        json!({"tenant": "t1", "scope": {"z": 1, "a": 2}})
+    );
+}
+
+#[test]
+fn serializing_gives_back_the_supabase_payload_byte_for_byte() {
+    let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
+    assert_eq!(serde_json::to_string(&claims).unwrap(), SUPABASE_PAYLOAD);
+}
+
+#[test]
+fn absent_claims_are_none_or_empty_and_not_serialized() {
+    let claims = Claims::from_payload_json(r#"{"sub":"u","exp":5}"#).unwrap();
+    assert_eq!(claims.iss, None);
+    assert_eq!(claims.aud, None);
+    assert_eq!(claims.amr, None);
+    assert_eq!(claims.is_anonymous, None);
+    assert!(claims.app_metadata.is_empty() && claims.user_metadata.is_empty());
+    assert_eq!(claims.audiences().count(), 0);
+    assert_eq!(
+        serde_json::to_string(&claims).unwrap(),
+        r#"{"sub":"u","exp":5,"app_metadata":{},"user_metadata":{}}"#
+    );
+    // null is read as absent.
+    let nulls = Claims::from_payload_json(
+        r#"{"sub":"u","email":null,"app_metadata":null,"amr":null,"exp":null}"#,
+    )
+    .unwrap();
+    assert_eq!((nulls.email, nulls.exp, nulls.amr), (None, None, None));
+}
+
+#[test]
+fn audience_may_be_a_string_or_an_array() {
+    let one = Claims::from_payload_json(r#"{"aud":"authenticated"}"#).unwrap();
+    assert_eq!(one.audiences().collect::<Vec<_>>(), ["authenticated"]);
+    let many = Claims::from_payload_json(r#"{"aud":["a","authenticated"]}"#).unwrap();
+    assert_eq!(many.audiences().collect::<Vec<_>>(), ["a", "authenticated"]);
+    assert!(many.aud.as_ref().unwrap().contains("authenticated"));
+    assert!(!many.aud.as_ref().unwrap().contains("b"));
+    assert_eq!(
+        serde_json::to_string(&many).unwrap(),
+        r#"{"aud":["a","authenticated"],"app_metadata":{},"user_metadata":{}}"#
+    );
+}
+
+#[test]
+fn amr_accepts_rfc8176_strings() {
+    let claims = Claims::from_payload_json(r#"{"amr":["pwd","mfa"]}"#).unwrap();
+    let methods: Vec<&AmrEntry> = claims.amr.as_ref().unwrap().iter().collect();
+    assert_eq!(methods.len(), 2);
+    assert_eq!(
+        (methods[0].method.as_str(), methods[0].timestamp),
+        ("pwd", None)
+    );
+    assert_eq!(
+        serde_json::to_string(&claims).unwrap(),
+        r#"{"app_metadata":{},"user_metadata":{},"amr":[{"method":"pwd"},{"method":"mfa"}]}"#
+    );
+}
+
+#[test]
+fn fractional_and_huge_numeric_dates_are_floored_and_clamped() {
+    let claims =
+        Claims::from_payload_json(r#"{"exp":1760003600.9,"iat":-1.5,"nbf":18446744073709551615}"#)
+            .unwrap();
+    assert_eq!(claims.exp, Some(1_760_003_600));
+    assert_eq!(claims.iat, Some(-2));
+    assert_eq!(claims.nbf, Some(i64::MAX));
+}
+
+#[test]
+fn malformed_payloads_are_errors_that_quote_nothing() {
+    for json in [
+        "",
+        "[]",
+        "null",
+        r#"{"sub":1}"#,
+        r#"{"exp":"1760003600"}"#,
+        r#"{"exp":1,"exp":2}"#,
+        r#"{"aud":{"x":1}}"#,
+        r#"{"email":"secret@example.com","is_anonymous":"no"}"#,
+    ] {
+        let error = Claims::from_payload_json(json).unwrap_err();
+        assert_eq!(
+            error,
+            JwtError::Malformed("payload is not a valid claims object"),
+            "{json}"
+        );
+        assert!(!error.to_string().contains("secret"));
+    }
+}
+
+#[test]
+fn debug_is_concise_and_leaves_out_personal_data() {
+    let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
+    assert_eq!(
+        format!("{claims:?}"),
+        "Claims { sub: Some(\"8d4e3a6c-2b1f-4f0e-9a7d-5c6b4a3e2d1f\"), role: Some(\"authenticated\"), \
+         aal: Some(\"aal1\"), session_id: Some(\"0b9f3c1e-7a2d-4c5b-8e6f-1a2b3c4d5e6f\"), \
+         is_anonymous: Some(false), exp: Some(1760003600), extra_claims: 2, .. }"
+    );
+}
+
+#[test]
+fn config_defaults_follow_auth_js_plus_our_checks() {
+    let config = JwtConfig::for_auth_url("https://abc.supabase.co/auth/v1/");
+    assert_eq!(
+        config.issuer.as_deref(),
+        Some("https://abc.supabase.co/auth/v1")
+    );
+    assert_eq!(config.audience.as_deref(), Some("authenticated"));
+    assert_eq!(config.leeway_secs, 0);
+    assert_eq!(config.jwks_ttl, Duration::from_secs(600));
+    assert_eq!(config.unknown_kid_cooldown, Duration::from_secs(30));
+    assert_eq!(config.stale_max, Duration::from_secs(3600));
+}
+
+#[test]
+fn only_jwks_unavailability_is_retryable() {
+    let all = [
+        JwtError::Malformed("x"),
+        JwtError::AlgNone,
+        JwtError::MissingExp,
+        JwtError::Expired,
+        JwtError::NotYetValid,
+        JwtError::AlgorithmMismatch,
+        JwtError::InvalidSignature,
+        JwtError::InvalidIssuer,
+        JwtError::InvalidAudience,
+        JwtError::MissingSubject,
+        JwtError::JwksUnavailable,
+    ];
+    let retryable: Vec<_> = all.iter().filter(|e| e.is_retryable()).collect();
+    assert_eq!(retryable, [&JwtError::JwksUnavailable]);
+    assert_eq!(JwtError::Expired.to_string(), "JWT has expired");
+    assert_eq!(
+        JwtError::JwksUnavailable.to_string(),
+        "the signing keys (JWKS) are unavailable"
+    );
+}
+
+#[test]
+fn verification_exposes_its_claims() {
+    let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
+    let verified = Verification::Verified(claims.clone());
+    let fallback = Verification::NeedsServerCheck {
+        claims: claims.clone(),
+        reason: FallbackReason::UnknownKid,
+    };
+    assert!(verified.is_verified() && !fallback.is_verified());
+    assert_eq!(verified.claims(), &claims);
+    assert_eq!(fallback.into_claims(), claims);
+}

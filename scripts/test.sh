@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of the repository, installing what they need first.
+# This is the README's test command and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Node packages for the interop tests (pinned in interop/js/package-lock.json)"
+if ! command -v node >/dev/null 2>&1; then
+  echo "node (>= 20) is required for the interop tests" >&2
+  exit 1
+fi
+(cd interop/js && npm ci --no-audit --no-fund --loglevel=error)
+
+step "Formatting"
+cargo fmt --all --check
+
+step "Lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
