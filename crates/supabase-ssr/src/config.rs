@@ -23,14 +23,17 @@ impl ProjectUrl {
         let trimmed = url.trim();
         let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(InvalidUrl("the project URL must start with http:// or https://"));
+            return Err(InvalidUrl(
+                "the project URL must start with http:// or https://",
+            ));
         }
         let with_slash = if trimmed.ends_with('/') {
             trimmed.to_owned()
         } else {
             format!("{trimmed}/")
         };
-        let base = Url::parse(&with_slash).map_err(|_| InvalidUrl("the project URL is not a valid URL"))?;
+        let base = Url::parse(&with_slash)
+            .map_err(|_| InvalidUrl("the project URL is not a valid URL"))?;
         let host = base
             .host_str()
             .ok_or(InvalidUrl("the project URL has no host"))?;
@@ -53,17 +56,49 @@ mod tests {
     #[test]
     fn storage_keys_and_auth_urls_match_supabase_js() {
         let cases = [
-            ("https://abcdefghijklmnop.supabase.co", "sb-abcdefghijklmnop-auth-token", "https://abcdefghijklmnop.supabase.co/auth/v1"),
-            ("https://api.example.com", "sb-api-auth-token", "https://api.example.com/auth/v1"),
-            ("http://127.0.0.1:54321", "sb-127-auth-token", "http://127.0.0.1:54321/auth/v1"),
-            ("http://localhost:54321", "sb-localhost-auth-token", "http://localhost:54321/auth/v1"),
-            ("https://ABC.Example.com/", "sb-abc-auth-token", "https://abc.example.com/auth/v1"),
-            ("https://x.supabase.co/some/path", "sb-x-auth-token", "https://x.supabase.co/some/path/auth/v1"),
-            ("  HTTPS://x.supabase.co  ", "sb-x-auth-token", "https://x.supabase.co/auth/v1"),
+            (
+                "https://abcdefghijklmnop.supabase.co",
+                "sb-abcdefghijklmnop-auth-token",
+                "https://abcdefghijklmnop.supabase.co/auth/v1",
+            ),
+            (
+                "https://api.example.com",
+                "sb-api-auth-token",
+                "https://api.example.com/auth/v1",
+            ),
+            (
+                "http://127.0.0.1:54321",
+                "sb-127-auth-token",
+                "http://127.0.0.1:54321/auth/v1",
+            ),
+            (
+                "http://localhost:54321",
+                "sb-localhost-auth-token",
+                "http://localhost:54321/auth/v1",
+            ),
+            (
+                "https://ABC.Example.com/",
+                "sb-abc-auth-token",
+                "https://abc.example.com/auth/v1",
+            ),
+            (
+                "https://x.supabase.co/some/path",
+                "sb-x-auth-token",
+                "https://x.supabase.co/some/path/auth/v1",
+            ),
+            (
+                "  HTTPS://x.supabase.co  ",
+                "sb-x-auth-token",
+                "https://x.supabase.co/auth/v1",
+            ),
         ];
         for (url, key, auth) in cases {
             let p = ProjectUrl::parse(url).unwrap();
-            assert_eq!((p.storage_key.as_str(), p.auth_url.as_str()), (key, auth), "{url}");
+            assert_eq!(
+                (p.storage_key.as_str(), p.auth_url.as_str()),
+                (key, auth),
+                "{url}"
+            );
         }
         assert!(ProjectUrl::parse("ftp://x.supabase.co").is_err());
         assert!(ProjectUrl::parse("x.supabase.co").is_err());

@@ -39,7 +39,6 @@ struct Inner {
     kind: Kind,
     /// One line, already sanitized.
     message: String,
-    source: Option<AuthError>,
 }
 
 /// What went wrong, for code inside the crate.
@@ -62,7 +61,7 @@ pub(crate) enum Kind {
     PkceVerifierMissing,
     /// An access token failed verification.
     InvalidJwt,
-    /// The JWKS could not be obtained (the cause, if any, is the error's source).
+    /// The JWKS could not be obtained: an availability problem, never a verdict on a token.
     JwksUnavailable,
     /// A 2xx answer without what auth-js requires of it. `unreadable` when the body was
     /// not JSON at all, which auth-js treats like a network failure.
@@ -77,7 +76,6 @@ impl AuthError {
             inner: Box::new(Inner {
                 kind,
                 message: one_line(&message.into()),
-                source: None,
             }),
         }
     }
@@ -149,7 +147,7 @@ impl AuthError {
     /// A local verification failure: an invalid token, or keys that cannot be fetched.
     pub(crate) fn from_jwt(error: crate::jwt::JwtError) -> Self {
         match error {
-            crate::jwt::JwtError::JwksUnavailable => Self::jwks_unavailable(error.to_string(), None),
+            crate::jwt::JwtError::JwksUnavailable => Self::jwks_unavailable(error.to_string()),
             other => Self::invalid_jwt(other.to_string()),
         }
     }
@@ -159,10 +157,8 @@ impl AuthError {
         Self::new(Kind::InvalidJwt, reason)
     }
     /// The JWKS could not be obtained; `cause` is the fetch error, if there was one.
-    pub(crate) fn jwks_unavailable(reason: impl Into<String>, cause: Option<AuthError>) -> Self {
-        let mut err = Self::new(Kind::JwksUnavailable, reason);
-        err.inner.source = cause;
-        err
+    pub(crate) fn jwks_unavailable(reason: impl Into<String>) -> Self {
+        Self::new(Kind::JwksUnavailable, reason)
     }
 
     /// A 2xx answer that lacks what auth-js requires (e.g. no session or user).
@@ -191,11 +187,6 @@ impl AuthError {
         } else {
             Self::network(description)
         }
-    }
-    #[cfg(test)]
-    /// What went wrong, for the rest of the crate.
-    pub(crate) fn kind(&self) -> &Kind {
-        &self.inner.kind
     }
 
     /// The HTTP status, when there is one.
@@ -282,11 +273,7 @@ impl AuthError {
 
     /// Whether a request timeout or the refresh retry budget ran out.
     pub fn is_timeout(&self) -> bool {
-        match &self.inner.kind {
-            Kind::Timeout => true,
-            Kind::JwksUnavailable => self.inner.source.as_ref().is_some_and(Self::is_timeout),
-            _ => false,
-        }
+        matches!(self.inner.kind, Kind::Timeout)
     }
 
     /// Whether the Auth server could not be reached, or the connection broke before a
@@ -324,9 +311,6 @@ impl fmt::Display for AuthError {
         if !self.inner.message.is_empty() && self.inner.message != prefix {
             write!(f, ": {}", self.inner.message)?;
         }
-        if let Some(source) = &self.inner.source {
-            write!(f, " (caused by: {source})")?;
-        }
         Ok(())
     }
 }
@@ -334,21 +318,14 @@ impl fmt::Display for AuthError {
 impl fmt::Debug for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Everything stored is already free of secrets, so the derived shape is safe.
-        let mut d = f.debug_struct("AuthError");
-        d.field("kind", &self.inner.kind)
-            .field("message", &self.inner.message);
-        if let Some(source) = &self.inner.source {
-            d.field("source", source);
-        }
-        d.finish()
+        f.debug_struct("AuthError")
+            .field("kind", &self.inner.kind)
+            .field("message", &self.inner.message)
+            .finish()
     }
 }
 
-impl StdError for AuthError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.inner.source.as_ref().map(|e| e as _)
-    }
-}
+impl StdError for AuthError {}
 
 /// reqwest's message plus its source chain (`error sending request: client error
 /// (Connect): tcp connect error: Connection refused`), with any URL query cut off.
@@ -462,12 +439,14 @@ mod tests {
     }
 
     #[test]
-    fn jwks_unavailable_inherits_transience_from_its_cause() {
-        let err = AuthError::jwks_unavailable("fetch failed", Some(AuthError::timeout("t")));
-        assert!(err.is_transient() && err.is_timeout());
-        assert!(err.source().is_some());
-        let err = AuthError::jwks_unavailable("no keys", None);
-        assert!(!err.is_transient());
+    fn jwks_unavailability_is_transient() {
+        let err = AuthError::jwks_unavailable("JWKS fetch failed: status 503");
+        assert!(err.is_retryable() && err.is_transient());
+        assert!(!err.is_timeout() && !err.is_invalid_jwt() && !err.is_session_missing());
+        assert_eq!(
+            err.to_string(),
+            "JWKS unavailable: JWKS fetch failed: status 503"
+        );
     }
 
     #[test]

@@ -79,7 +79,11 @@ fn read_index(storage: &CookieStorage, storage_key: &str) -> Vec<String> {
     match serde_json::from_str::<Vec<serde_json::Value>>(&raw) {
         Ok(items) => items
             .into_iter()
-            .filter_map(|v| v.as_str().filter(|s| is_valid_flow_id(s)).map(str::to_owned))
+            .filter_map(|v| {
+                v.as_str()
+                    .filter(|s| is_valid_flow_id(s))
+                    .map(str::to_owned)
+            })
             .collect(),
         Err(_) => Vec::new(),
     }
@@ -94,7 +98,13 @@ fn write_index(storage: &CookieStorage, storage_key: &str, index: &[String]) {
 /// written at once (one `set_all` each, as `@supabase/ssr` does for verifier keys).
 /// `recovery` flows store `<verifier>/recovery`.
 pub(crate) fn start_flow(storage: &CookieStorage, storage_key: &str, recovery: bool) -> Flow {
-    start_flow_with(storage, storage_key, recovery, generate_verifier(), generate_flow_id())
+    start_flow_with(
+        storage,
+        storage_key,
+        recovery,
+        generate_verifier(),
+        generate_flow_id(),
+    )
 }
 
 pub(crate) fn start_flow_with(
@@ -192,7 +202,10 @@ mod tests {
     fn verifier_and_challenge_shapes() {
         let v = generate_verifier();
         assert_eq!(v.len(), 112);
-        assert!(v.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            v.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_eq!(generate_flow_id().len(), 32);
         // Expected value from Python's hashlib and base64.
         assert_eq!(

@@ -59,14 +59,20 @@ impl RefreshCoordinator {
                 break;
             }
             table.order.pop_front();
-            if table.entries.get(&front).is_some_and(|e| self.is_stale(e, now)) {
+            if table
+                .entries
+                .get(&front)
+                .is_some_and(|e| self.is_stale(e, now))
+            {
                 table.entries.remove(&front);
             }
         }
-        if let Some(e) = table.entries.get(refresh_token) {
-            if !self.is_stale(e, now) {
-                return e.clone();
-            }
+        if let Some(e) = table
+            .entries
+            .get(refresh_token)
+            .filter(|e| !self.is_stale(e, now))
+        {
+            return e.clone();
         }
         let key: Arc<str> = Arc::from(refresh_token);
         let entry = Arc::new(Entry {
@@ -141,11 +147,15 @@ mod tests {
         for _ in 0..50 {
             let (c, calls, clock) = (coordinator.clone(), calls.clone(), clock.clone());
             tasks.push(tokio::spawn(async move {
-                c.refresh("old", || clock.now_millis(), || async {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    Ok(session("new"))
-                })
+                c.refresh(
+                    "old",
+                    || clock.now_millis(),
+                    || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        Ok(session("new"))
+                    },
+                )
                 .await
             }));
         }
@@ -157,7 +167,11 @@ mod tests {
         // Inside the window: served from the finished refresh.
         clock.advance_millis(10_000);
         let late = coordinator
-            .refresh("old", || clock.now_millis(), || async { Ok(session("other")) })
+            .refresh(
+                "old",
+                || clock.now_millis(),
+                || async { Ok(session("other")) },
+            )
             .await
             .unwrap();
         assert_eq!(late.refresh_token(), "new");
@@ -165,7 +179,11 @@ mod tests {
         // Past the window: a new refresh, and the old entry is gone.
         clock.advance_millis(1);
         let later = coordinator
-            .refresh("old", || clock.now_millis(), || async { Ok(session("third")) })
+            .refresh(
+                "old",
+                || clock.now_millis(),
+                || async { Ok(session("third")) },
+            )
             .await
             .unwrap();
         assert_eq!(later.refresh_token(), "third");
@@ -177,7 +195,11 @@ mod tests {
         let clock = ManualClock::new(0);
         let coordinator = RefreshCoordinator::new(10_000);
         let err = coordinator
-            .refresh("rt", || clock.now_millis(), || async { Err(AuthError::session_missing()) })
+            .refresh(
+                "rt",
+                || clock.now_millis(),
+                || async { Err(AuthError::session_missing()) },
+            )
             .await;
         assert!(err.is_err());
         let ok = coordinator

@@ -70,7 +70,8 @@ impl CookieStorage {
             guard.headers_sent = true;
             (plan, send_headers)
         };
-        let headers: &[(&'static str, &'static str)] = if send_headers { &CACHE_HEADERS } else { &[] };
+        let headers: &[(&'static str, &'static str)] =
+            if send_headers { &CACHE_HEADERS } else { &[] };
         if let Err(error) = self.methods.set_all(&plan, headers) {
             tracing::warn!(
                 %error,

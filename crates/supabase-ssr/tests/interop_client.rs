@@ -45,11 +45,14 @@ fn reply_of(response: &Value) -> Reply {
     reply
 }
 
+/// A request as compared: method, path and query, body, the compared headers.
+type Sent = (String, String, Option<String>, Vec<(String, String)>);
+
 /// What one step did: its `set_all` calls and its requests.
 #[derive(Debug, PartialEq)]
 struct Effects {
     set_all: Vec<SetAllCall>,
-    requests: Vec<(String, String, Option<String>, Vec<(String, String)>)>,
+    requests: Vec<Sent>,
 }
 
 /// The headers both clients must send alike (`x-client-info` names each library).
@@ -72,7 +75,10 @@ fn js_effects(record: &Value, init: Option<&Value>) -> Effects {
         requests: requests
             .into_iter()
             .map(|r| {
-                let path = r.url.trim_start_matches("http://127.0.0.1:54321").to_owned();
+                let path = r
+                    .url
+                    .trim_start_matches("http://127.0.0.1:54321")
+                    .to_owned();
                 let headers = COMPARED_HEADERS
                     .iter()
                     .filter_map(|h| {
@@ -192,7 +198,11 @@ fn signed_in_jar(config: &CookieConfig) -> (Vec<Cookie>, String) {
 
 /// A stored session whose access token expires `secs_left` seconds after [`NOW`].
 fn session_expiring_in(secs_left: i64) -> String {
-    let user = user_json("9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "user@example.com", json!({}));
+    let user = user_json(
+        "9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "user@example.com",
+        json!({}),
+    );
     let mut body = session_body(user, NOW - 3_600_000, "old");
     body["expires_at"] = json!(NOW / 1000 + secs_left);
     body.to_string()
@@ -246,25 +256,37 @@ fn cases() -> Vec<Case> {
         Case {
             name: "an expiring session is refreshed",
             jar: jar_for(&expiring, &config),
-            responses: vec![refreshed.clone()],
+            responses: vec![refreshed],
             steps: vec![json!({"op": "getSession"})],
         },
         Case {
             name: "a rejected refresh of an expired session deletes the cookies",
             jar: with_verifier(&expired),
-            responses: vec![auth_error(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used")],
+            responses: vec![auth_error(
+                400,
+                "refresh_token_already_used",
+                "Invalid Refresh Token: Already Used",
+            )],
             steps: vec![json!({"op": "getSession"})],
         },
         Case {
             name: "a rejected early refresh keeps the session",
             jar: jar_for(&expiring, &config),
-            responses: vec![auth_error(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")],
+            responses: vec![auth_error(
+                400,
+                "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found",
+            )],
             steps: vec![json!({"op": "getSession"})],
         },
         Case {
             name: "getUser of a session the server ended deletes the cookies",
             jar: signed_in.clone(),
-            responses: vec![auth_error(403, "session_not_found", "Session from session_id claim in JWT does not exist")],
+            responses: vec![auth_error(
+                403,
+                "session_not_found",
+                "Session from session_id claim in JWT does not exist",
+            )],
             steps: vec![json!({"op": "getUser"})],
         },
         Case {
@@ -276,7 +298,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "updateUser stores the new user in the session",
             jar: signed_in.clone(),
-            responses: vec![ok(user.clone())],
+            responses: vec![ok(user)],
             steps: vec![json!({"op": "updateUser", "data": {"display_name": "Zoë 😀"}})],
         },
         Case {
@@ -300,7 +322,9 @@ fn cases() -> Vec<Case> {
         Case {
             name: "sign out globally while Auth fails keeps the session",
             jar: signed_in.clone(),
-            responses: vec![json!({"status": 500, "headers": {"content-type": "application/json"}, "body": {"code": 500, "msg": "boom"}})],
+            responses: vec![
+                json!({"status": 500, "headers": {"content-type": "application/json"}, "body": {"code": 500, "msg": "boom"}}),
+            ],
             steps: vec![json!({"op": "signOut", "scope": "global"})],
         },
         Case {
@@ -324,7 +348,11 @@ async fn the_server_client_behaves_like_create_server_client() {
     let mut failures = Vec::new();
     let (mut writes, mut requests) = (0, 0);
     for (case, js) in cases.iter().zip(js) {
-        assert_eq!(js["unusedResponses"], 0, "{}: JS left answers unused", case.name);
+        assert_eq!(
+            js["unusedResponses"], 0,
+            "{}: JS left answers unused",
+            case.name
+        );
         let rust = run_rust(case).await;
         writes += rust.iter().map(|e| e.set_all.len()).sum::<usize>();
         requests += rust.iter().map(|e| e.requests.len()).sum::<usize>();
@@ -341,6 +369,9 @@ async fn the_server_client_behaves_like_create_server_client() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every case answered each canned request, and the cases write cookies.
-    assert_eq!(requests, cases.iter().map(|c| c.responses.len()).sum::<usize>());
+    assert_eq!(
+        requests,
+        cases.iter().map(|c| c.responses.len()).sum::<usize>()
+    );
     assert_eq!(writes, 9);
 }

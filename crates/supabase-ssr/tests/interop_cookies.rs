@@ -566,7 +566,11 @@ fn code_points_from_u20000_are_written_as_correct_utf8_that_js_reads_back() {
     let (js_encoded, js_read_rust) = results.split_at(inputs.len());
     for ((input, js), back) in inputs.iter().zip(js_encoded).zip(js_read_rust) {
         // JS reads the crate's bytes back as the original string.
-        assert_eq!(back["ok"].as_str(), Some(*input), "JS reading Rust's {input:?}");
+        assert_eq!(
+            back["ok"].as_str(),
+            Some(*input),
+            "JS reading Rust's {input:?}"
+        );
         let js = js["ok"].as_str().unwrap();
         let js_reads_its_own = decode_base64url(js).unwrap();
         let below = input.chars().all(|c| (c as u32) < 0x20000);
@@ -590,7 +594,10 @@ fn code_points_from_u20000_are_written_as_correct_utf8_that_js_reads_back() {
     let name = |json: &str| {
         serde_json::from_str::<Value>(json).unwrap()["user"]["user_metadata"]["full_name"].clone()
     };
-    assert_eq!(name(&rust_read(&js_jar).unwrap()), json!("\u{10bb7}野 太郎"));
+    assert_eq!(
+        name(&rust_read(&js_jar).unwrap()),
+        json!("\u{10bb7}野 太郎")
+    );
     let rust_jar = jar_for(&stored(&body), &CookieConfig::default());
     assert_eq!(name(&rust_read(&rust_jar).unwrap()), json!("𠮷野 太郎"));
 }

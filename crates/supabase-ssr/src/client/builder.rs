@@ -187,7 +187,8 @@ impl SupabaseAuthBuilder {
 
     /// Builds. Fails on an invalid project URL or an empty key.
     pub fn build(self) -> Result<SupabaseAuth, AuthError> {
-        let project = ProjectUrl::parse(&self.project_url).map_err(|e| AuthError::invalid_input(e.0))?;
+        let project =
+            ProjectUrl::parse(&self.project_url).map_err(|e| AuthError::invalid_input(e.0))?;
         if self.api_key.trim().is_empty() {
             return Err(AuthError::invalid_input("the API key is empty"));
         }
@@ -208,7 +209,11 @@ impl SupabaseAuthBuilder {
         jwt_config.jwks_ttl = self.jwks_ttl;
         jwt_config.unknown_kid_cooldown = self.unknown_kid_cooldown;
         jwt_config.stale_max = self.jwks_stale_max;
-        let jwt = JwtVerifier::new(jwt_config, Arc::new(ApiJwks(api.clone())), self.clock.clone());
+        let jwt = JwtVerifier::new(
+            jwt_config,
+            Arc::new(ApiJwks(api.clone())),
+            self.clock.clone(),
+        );
         Ok(SupabaseAuth {
             inner: Arc::new(Inner {
                 storage_key,
@@ -233,7 +238,9 @@ struct ApiJwks(AuthApi);
 impl JwksSource for ApiJwks {
     fn fetch(
         &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, JwksFetchError>> + Send + '_>> {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<u8>, JwksFetchError>> + Send + '_>,
+    > {
         Box::pin(async move {
             self.0
                 .fetch_jwks()

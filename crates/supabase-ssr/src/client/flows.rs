@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::ServerClient;
 use crate::AuthError;
-use crate::api::{Identifier, OtpParams, SignOutScope, SignUpParams, SignUpResponse, VerifyResponse};
+use crate::api::{
+    Identifier, OtpParams, SignOutScope, SignUpParams, SignUpResponse, VerifyResponse,
+};
 use crate::pkce;
 use crate::session::{UnverifiedSession, User};
 
@@ -105,26 +107,48 @@ pub struct OAuthStart {
 impl ServerClient {
     /// Signs in with email and password (`POST /token?grant_type=password`) and stores
     /// the session.
-    pub async fn sign_in_with_password(&self, email: &str, password: &str) -> Result<UnverifiedSession, AuthError> {
+    pub async fn sign_in_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<UnverifiedSession, AuthError> {
         self.sign_in_with_password_for(Identifier::Email(email.to_owned()), password)
             .await
     }
 
     /// Signs in with a phone number and password.
-    pub async fn sign_in_with_phone_password(&self, phone: &str, password: &str) -> Result<UnverifiedSession, AuthError> {
+    pub async fn sign_in_with_phone_password(
+        &self,
+        phone: &str,
+        password: &str,
+    ) -> Result<UnverifiedSession, AuthError> {
         self.sign_in_with_password_for(Identifier::Phone(phone.to_owned()), password)
             .await
     }
 
-    async fn sign_in_with_password_for(&self, who: Identifier, password: &str) -> Result<UnverifiedSession, AuthError> {
-        let body = self.auth.inner.api.sign_in_with_password(who, password).await?;
+    async fn sign_in_with_password_for(
+        &self,
+        who: Identifier,
+        password: &str,
+    ) -> Result<UnverifiedSession, AuthError> {
+        let body = self
+            .auth
+            .inner
+            .api
+            .sign_in_with_password(who, password)
+            .await?;
         self.save_response(body, &[])
     }
 
     /// Signs up with email and password. With email confirmation on, a PKCE flow is
     /// started: the confirmation link comes back with a `code` for
     /// [`Self::exchange_code_for_session`].
-    pub async fn sign_up(&self, email: &str, password: &str, options: SignUpOptions) -> Result<SignUpOutcome, AuthError> {
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        options: SignUpOptions,
+    ) -> Result<SignUpOutcome, AuthError> {
         let flow = pkce::start_flow(&self.storage, self.key(), false);
         let params = SignUpParams {
             email: email.to_owned(),
@@ -134,8 +158,12 @@ impl ServerClient {
             code_challenge: Some(flow.challenge),
         };
         match self.auth.inner.api.sign_up(params).await {
-            Ok(SignUpResponse::Session(body)) => Ok(SignUpOutcome::SignedIn(self.save_response(body, &[])?)),
-            Ok(SignUpResponse::User(user)) => Ok(SignUpOutcome::ConfirmationSent(User::from_map(user))),
+            Ok(SignUpResponse::Session(body)) => {
+                Ok(SignUpOutcome::SignedIn(self.save_response(body, &[])?))
+            }
+            Ok(SignUpResponse::User(user)) => {
+                Ok(SignUpOutcome::ConfirmationSent(User::from_map(user)))
+            }
             Err(e) => {
                 self.forget_flow(&flow.flow_id);
                 Err(e)
@@ -145,7 +173,11 @@ impl ServerClient {
 
     /// Sends a magic link (PKCE): the link comes back with a `code` for
     /// [`Self::exchange_code_for_session`]. The verifier cookies are written at once.
-    pub async fn sign_in_with_otp(&self, email: &str, options: OtpOptions) -> Result<(), AuthError> {
+    pub async fn sign_in_with_otp(
+        &self,
+        email: &str,
+        options: OtpOptions,
+    ) -> Result<(), AuthError> {
         let flow = pkce::start_flow(&self.storage, self.key(), false);
         let params = OtpParams {
             email: email.to_owned(),
@@ -162,7 +194,11 @@ impl ServerClient {
     }
 
     /// Sends a password-recovery email (PKCE, the verifier marked as recovery).
-    pub async fn reset_password_for_email(&self, email: &str, redirect_to: Option<&str>) -> Result<(), AuthError> {
+    pub async fn reset_password_for_email(
+        &self,
+        email: &str,
+        redirect_to: Option<&str>,
+    ) -> Result<(), AuthError> {
         let flow = pkce::start_flow(&self.storage, self.key(), true);
         let result = self
             .auth
@@ -184,7 +220,10 @@ impl ServerClient {
     /// Verifies an email link's `token_hash` or an emailed code and stores the session.
     /// `Ok(None)` when the server accepted the token without a session (the first half
     /// of a secure email change).
-    pub async fn verify_otp(&self, params: VerifyOtp) -> Result<Option<UnverifiedSession>, AuthError> {
+    pub async fn verify_otp(
+        &self,
+        params: VerifyOtp,
+    ) -> Result<Option<UnverifiedSession>, AuthError> {
         let mut body = Map::new();
         match params {
             VerifyOtp::TokenHash { token_hash, kind } => {
@@ -205,15 +244,22 @@ impl ServerClient {
 
     /// Exchanges the `code` of a PKCE callback for a session and stores it. Without a
     /// `flow_id` the newest flow's verifier (the legacy cookie) is used.
-    pub async fn exchange_code_for_session(&self, code: &str, flow_id: Option<&str>) -> Result<UnverifiedSession, AuthError> {
-        if let Some(id) = flow_id {
-            if !pkce::is_valid_flow_id(id) {
-                return Err(AuthError::invalid_input("invalid PKCE flow id"));
-            }
+    pub async fn exchange_code_for_session(
+        &self,
+        code: &str,
+        flow_id: Option<&str>,
+    ) -> Result<UnverifiedSession, AuthError> {
+        if flow_id.is_some_and(|id| !pkce::is_valid_flow_id(id)) {
+            return Err(AuthError::invalid_input("invalid PKCE flow id"));
         }
         let verifier = pkce::read_verifier(&self.storage, self.key(), flow_id)
             .ok_or_else(AuthError::pkce_verifier_missing)?;
-        let result = self.auth.inner.api.exchange_code(code, &verifier.verifier).await;
+        let result = self
+            .auth
+            .inner
+            .api
+            .exchange_code(code, &verifier.verifier)
+            .await;
         let legacy = pkce::legacy_key(self.key());
         // auth-js removes the verifier whatever the outcome; without a flow id the
         // legacy removal only reaches the cookies together with the new session.
@@ -236,11 +282,13 @@ impl ServerClient {
         query_params: &[(String, String)],
     ) -> OAuthStart {
         let flow = pkce::start_flow(&self.storage, self.key(), false);
-        let url = self
-            .auth
-            .inner
-            .api
-            .authorize_url(provider, redirect_to, scopes, &flow.challenge, query_params);
+        let url = self.auth.inner.api.authorize_url(
+            provider,
+            redirect_to,
+            scopes,
+            &flow.challenge,
+            query_params,
+        );
         OAuthStart {
             url,
             flow_id: flow.flow_id,
@@ -251,7 +299,10 @@ impl ServerClient {
     /// `password`, ... as Supabase Auth accepts them. The stored session gets the
     /// updated user.
     pub async fn update_user(&self, attributes: Map<String, Value>) -> Result<User, AuthError> {
-        let session = self.get_session().await?.ok_or_else(AuthError::session_missing)?;
+        let session = self
+            .get_session()
+            .await?
+            .ok_or_else(AuthError::session_missing)?;
         let user = self
             .auth
             .inner
@@ -262,7 +313,8 @@ impl ServerClient {
         let mut stored: Map<String, Value> = serde_json::from_str(session.as_json())
             .map_err(|_| AuthError::invalid_response("the stored session is not an object"))?;
         stored.insert("user".into(), Value::Object(user.clone()));
-        if let Some(updated) = UnverifiedSession::from_auth_response(stored, self.auth.now_millis()) {
+        if let Some(updated) = UnverifiedSession::from_auth_response(stored, self.auth.now_millis())
+        {
             self.save_session(&updated, &[]);
         }
         Ok(User::from_map(user))
@@ -302,7 +354,10 @@ impl ServerClient {
                         self.remove_session();
                         Ok(())
                     }
-                    Err(e) if e.is_session_missing() || matches!(e.status(), Some(401 | 403 | 404)) => {
+                    Err(e)
+                        if e.is_session_missing()
+                            || matches!(e.status(), Some(401 | 403 | 404)) =>
+                    {
                         self.remove_session();
                         Ok(())
                     }

@@ -50,7 +50,10 @@ pub(crate) struct Inner {
 impl SupabaseAuth {
     /// Starts building from the project URL (`https://<ref>.supabase.co`, or a local
     /// emulator's URL) and the publishable (or legacy anon) key.
-    pub fn builder(project_url: impl Into<String>, api_key: impl Into<String>) -> SupabaseAuthBuilder {
+    pub fn builder(
+        project_url: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> SupabaseAuthBuilder {
         SupabaseAuthBuilder::new(project_url.into(), api_key.into())
     }
 

@@ -91,7 +91,9 @@ impl ServerClient {
 
     /// Refreshes the session now, whatever its expiry.
     pub async fn refresh_session(&self) -> Result<UnverifiedSession, AuthError> {
-        let session = self.stored_session().ok_or_else(AuthError::session_missing)?;
+        let session = self
+            .stored_session()
+            .ok_or_else(AuthError::session_missing)?;
         match self.refresh_with(&session).await {
             Ok(s) => Ok(s),
             Err(error) => {
@@ -103,17 +105,25 @@ impl ServerClient {
         }
     }
 
-    async fn refresh_with(&self, session: &UnverifiedSession) -> Result<UnverifiedSession, AuthError> {
+    async fn refresh_with(
+        &self,
+        session: &UnverifiedSession,
+    ) -> Result<UnverifiedSession, AuthError> {
         let auth = &self.auth;
         let rt = session.refresh_token();
         let fresh = auth
             .inner
             .refresh
-            .refresh(rt, || auth.now_millis(), || async {
-                let body = auth.inner.api.refresh(rt).await?;
-                UnverifiedSession::from_auth_response(body, auth.now_millis())
-                    .ok_or_else(|| AuthError::invalid_response("the refresh response holds no session"))
-            })
+            .refresh(
+                rt,
+                || auth.now_millis(),
+                || async {
+                    let body = auth.inner.api.refresh(rt).await?;
+                    UnverifiedSession::from_auth_response(body, auth.now_millis()).ok_or_else(
+                        || AuthError::invalid_response("the refresh response holds no session"),
+                    )
+                },
+            )
             .await?;
         self.save_session(&fresh, &[]);
         Ok(fresh)
@@ -135,7 +145,14 @@ impl ServerClient {
 
     /// Verifies an access token (from the session or an `Authorization` header).
     pub async fn verify_token(&self, token: &str) -> Result<Claims, AuthError> {
-        match self.auth.inner.jwt.verify(token).await.map_err(AuthError::from_jwt)? {
+        match self
+            .auth
+            .inner
+            .jwt
+            .verify(token)
+            .await
+            .map_err(AuthError::from_jwt)?
+        {
             Verification::Verified(claims) => Ok(claims),
             Verification::NeedsServerCheck { claims, .. } => {
                 self.user_for_token(token).await?;

@@ -118,7 +118,10 @@ mod tests {
         assert!(is_chunk_like("sb-x-auth-token.12", "sb-x-auth-token"));
         assert!(!is_chunk_like("sb-x-auth-token.01", "sb-x-auth-token"));
         assert!(!is_chunk_like("sb-x-auth-token.", "sb-x-auth-token"));
-        assert!(!is_chunk_like("sb-x-auth-token-code-verifier", "sb-x-auth-token"));
+        assert!(!is_chunk_like(
+            "sb-x-auth-token-code-verifier",
+            "sb-x-auth-token"
+        ));
         assert!(!is_chunk_like("sb-x-auth-token.0.1", "sb-x-auth-token"));
         assert!(is_chunk_like("a.b.3", "a.b"));
     }

@@ -116,7 +116,11 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 pub fn decode_base64url(input: &str) -> Result<String, DecodeError> {
     let skipped = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'=');
     let cleaned: std::borrow::Cow<'_, [u8]> = if input.bytes().any(skipped) {
-        input.bytes().filter(|b| !skipped(*b)).collect::<Vec<u8>>().into()
+        input
+            .bytes()
+            .filter(|b| !skipped(*b))
+            .collect::<Vec<u8>>()
+            .into()
     } else {
         input.as_bytes().into()
     };
@@ -149,7 +153,10 @@ mod tests {
             encode_uri_component("a b&c=d/é€😀-_.!~*'()"),
             "a%20b%26c%3Dd%2F%C3%A9%E2%82%AC%F0%9F%98%80-_.!~*'()"
         );
-        assert_eq!(encoded_len("a b&é😀"), encode_uri_component("a b&é😀").len());
+        assert_eq!(
+            encoded_len("a b&é😀"),
+            encode_uri_component("a b&é😀").len()
+        );
     }
 
     #[test]
@@ -165,7 +172,10 @@ mod tests {
         let v = to_base64_value("{\"a\":\"é\"}");
         assert_eq!(v, "base64-eyJhIjoiw6kifQ");
         assert_eq!(decode_base64url("eyJhIjoiw6kifQ").unwrap(), "{\"a\":\"é\"}");
-        assert_eq!(decode_base64url("eyJh Ijoi\nw6ki fQ==").unwrap(), "{\"a\":\"é\"}");
+        assert_eq!(
+            decode_base64url("eyJh Ijoi\nw6ki fQ==").unwrap(),
+            "{\"a\":\"é\"}"
+        );
         // One stray trailing character is dropped, as JS does.
         assert_eq!(decode_base64url("YWJjZ").unwrap(), "abc");
         assert_eq!(decode_base64url("YW+j"), Err(DecodeError::InvalidBase64));

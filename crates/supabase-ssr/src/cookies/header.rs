@@ -133,7 +133,11 @@ mod tests {
         let split = parse_cookie_headers(["a=1; b=2", "a=9; c=3"]);
         assert_eq!(
             split,
-            vec![Cookie::new("a", "1"), Cookie::new("b", "2"), Cookie::new("c", "3")]
+            vec![
+                Cookie::new("a", "1"),
+                Cookie::new("b", "2"),
+                Cookie::new("c", "3")
+            ]
         );
     }
 

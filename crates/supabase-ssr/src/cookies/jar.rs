@@ -115,7 +115,11 @@ impl CookieMethods for CookieJar {
         self.cookies()
     }
 
-    fn set_all(&self, cookies: &[SetCookie], headers: &[(&'static str, &'static str)]) -> Result<(), SetAllError> {
+    fn set_all(
+        &self,
+        cookies: &[SetCookie],
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<(), SetAllError> {
         let mut state = self.lock();
         apply_writes(&mut state.cookies, cookies);
         state.calls.push(SetAllCall {

@@ -11,7 +11,9 @@ mod plan;
 use std::fmt;
 
 pub use chunk::{MAX_CHUNK_SIZE, combine_chunks, create_chunks, is_chunk_like};
-pub use encode::{BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value};
+pub use encode::{
+    BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value,
+};
 pub use header::{cookie_header_value, parse_cookie_header, parse_cookie_headers};
 pub(crate) use jar::apply_writes;
 pub use jar::{CookieJar, SetAllCall};
@@ -275,7 +277,11 @@ pub trait CookieMethods: Send + Sync {
     fn get_all(&self) -> Vec<Cookie>;
 
     /// Writes cookies (deletions are cookies with `Max-Age=0`).
-    fn set_all(&self, cookies: &[SetCookie], headers: &[(&'static str, &'static str)]) -> Result<(), SetAllError>;
+    fn set_all(
+        &self,
+        cookies: &[SetCookie],
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<(), SetAllError>;
 }
 
 impl<T: CookieMethods + ?Sized> CookieMethods for std::sync::Arc<T> {
@@ -283,7 +289,11 @@ impl<T: CookieMethods + ?Sized> CookieMethods for std::sync::Arc<T> {
         (**self).get_all()
     }
 
-    fn set_all(&self, cookies: &[SetCookie], headers: &[(&'static str, &'static str)]) -> Result<(), SetAllError> {
+    fn set_all(
+        &self,
+        cookies: &[SetCookie],
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<(), SetAllError> {
         (**self).set_all(cookies, headers)
     }
 }

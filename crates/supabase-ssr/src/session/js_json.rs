@@ -130,8 +130,10 @@ mod tests {
 
     #[test]
     fn array_index_keys_come_first() {
-        let v: Value =
-            serde_json::from_str(r#"{"b":1,"10":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}"#).unwrap();
+        let v: Value = serde_json::from_str(
+            r#"{"b":1,"10":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}"#,
+        )
+        .unwrap();
         assert_eq!(
             stringify(&v),
             r#"{"2":4,"10":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}"#

@@ -128,7 +128,10 @@ impl UnverifiedSession {
     /// `true` when the access token expires within `margin_secs` of `now_millis`
     /// (auth-js: `expires_at * 1000 - now < margin`).
     pub(crate) fn expires_within(&self, now_millis: i64, margin_millis: i64) -> bool {
-        self.expires_at.saturating_mul(1000).saturating_sub(now_millis) < margin_millis
+        self.expires_at
+            .saturating_mul(1000)
+            .saturating_sub(now_millis)
+            < margin_millis
     }
 
     /// `true` when the access token has expired (`expires_at * 1000 <= now`).
@@ -257,7 +260,10 @@ mod tests {
     fn present_expires_at_is_kept_in_place() {
         let body = obj(r#"{"access_token":"t","expires_at":5,"expires_in":1,"refresh_token":"r"}"#);
         let s = UnverifiedSession::from_auth_response(body, 0).unwrap();
-        assert_eq!(s.as_json(), r#"{"access_token":"t","expires_at":5,"expires_in":1,"refresh_token":"r"}"#);
+        assert_eq!(
+            s.as_json(),
+            r#"{"access_token":"t","expires_at":5,"expires_in":1,"refresh_token":"r"}"#
+        );
         assert!(s.expires_within(4_000, 1_001));
         assert!(!s.expires_within(4_000, 1_000));
         assert!(s.is_expired(5_000));
@@ -270,9 +276,14 @@ mod tests {
             UnverifiedSession::from_stored_json(r#"{"access_token":"a","refresh_token":"r"}"#),
             Stored::Invalid
         ));
-        assert!(matches!(UnverifiedSession::from_stored_json("\"just a string\""), Stored::Invalid));
         assert!(matches!(
-            UnverifiedSession::from_stored_json(r#"{"access_token":"a","refresh_token":"r","expires_at":1}"#),
+            UnverifiedSession::from_stored_json("\"just a string\""),
+            Stored::Invalid
+        ));
+        assert!(matches!(
+            UnverifiedSession::from_stored_json(
+                r#"{"access_token":"a","refresh_token":"r","expires_at":1}"#
+            ),
             Stored::Valid(_)
         ));
     }

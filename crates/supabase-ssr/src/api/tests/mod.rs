@@ -85,7 +85,7 @@ fn assert_request(request: &Recorded, method: &str, target: &str, body: &str) {
 }
 
 /// Parses a JSON object literal.
-fn object(json: &str) -> super::JsonObject {
+fn object(json: &str) -> serde_json::Map<String, serde_json::Value> {
     serde_json::from_str(json).unwrap()
 }
 

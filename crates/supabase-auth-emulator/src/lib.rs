@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod apikeys;
+mod clock;
+mod config;
+mod emulator;
+mod error;
+mod keys;
+mod mailer;
+mod password;
+mod pkce;
+mod redirect;
+mod routes;
+mod session;
+mod state;
+mod store;
+mod util;
+
+pub use config::{EmulatorConfig, SigningAlg};
+pub use emulator::{Email, Emulator, RecordedRequest};
+pub use error::{EmulatorError, ErrorKind};

@@ -1,0 +1,103 @@
+//! The HTTP surface: `/auth/v1/*` (GoTrue behind the gateway), the local OAuth
+//! provider, the inbox and the emulator's own key routes.
+
+pub(crate) mod admin;
+pub(crate) mod auth;
+pub(crate) mod error;
+pub(crate) mod extract;
+mod generate_link;
+mod inbox;
+mod keys;
+mod meta;
+mod middleware;
+mod oauth;
+mod otp;
+mod signup;
+mod token;
+mod token_refresh;
+mod user;
+mod verify;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// Shared state as handlers receive it.
+pub(crate) type St = axum::extract::State<Arc<AppState>>;
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "404 page not found\n",
+    )
+}
+
+/// Builds the whole application.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let auth = Router::new()
+        .route("/health", get(meta::health))
+        .route("/settings", get(meta::settings))
+        .route("/.well-known/jwks.json", get(meta::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(meta::openid_configuration),
+        )
+        .route("/signup", post(signup::signup))
+        .route("/token", post(token::token))
+        .route("/otp", post(otp::otp))
+        .route("/magiclink", post(otp::magiclink))
+        .route("/recover", post(otp::recover))
+        .route("/resend", post(otp::resend))
+        .route("/verify", get(verify::verify_get).post(verify::verify_post))
+        .route("/user", get(user::get_user).put(user::update_user))
+        .route("/logout", post(user::logout))
+        .route("/authorize", get(oauth::authorize))
+        .route("/callback", get(oauth::callback).post(oauth::callback))
+        .route("/invite", post(admin::invite))
+        .route(
+            "/admin/users",
+            get(admin::list_users).post(admin::create_user_route),
+        )
+        .route(
+            "/admin/users/{user_id}",
+            get(admin::get_user)
+                .put(admin::update_user)
+                .delete(admin::delete_user),
+        )
+        .route("/admin/generate_link", post(generate_link::generate_link))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::gateway,
+        ))
+        .layer(axum::middleware::from_fn(middleware::api_version));
+
+    Router::new()
+        .nest("/auth/v1", auth)
+        .route(
+            "/oauth-provider/authorize",
+            get(oauth::consent_page).post(oauth::consent_submit),
+        )
+        .route("/inbox", get(inbox::page))
+        .route("/inbox/{id}", get(inbox::message_page))
+        .route("/inbox/api/messages", get(inbox::list).delete(inbox::clear))
+        .route("/inbox/api/messages/latest", get(inbox::latest))
+        .route("/emulator/v1/keys", get(keys::list))
+        .route("/emulator/v1/keys/rotate", post(keys::rotate))
+        .route("/emulator/v1/keys/{kid}", axum::routing::delete(keys::drop))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::middleware::from_fn(middleware::cors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::record,
+        ))
+        .with_state(state)
+}

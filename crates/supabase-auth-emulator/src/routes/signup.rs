@@ -1,0 +1,279 @@
+//! `POST /signup`: email/password signup and anonymous sign-in.
+
+use axum::Json;
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::St;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Caller, JsonBody, QueryMap};
+use crate::mailer::{self, MailKind};
+use crate::pkce;
+use crate::session::{self, Extras};
+use crate::state::AppState;
+use crate::store::tokens::{self, FlowState, OttType};
+use crate::store::user_json::{user_json, user_map};
+use crate::store::users::{self, IdentityRecord, UserRecord};
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SignupParams {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
+}
+
+/// The `data` object (anything else counts as empty).
+pub(super) fn data_map(data: Option<Value>) -> Map<String, Value> {
+    match data {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The redirect target of a request: `redirect_to` header, query, then `Referer`,
+/// validated against the allow list (else the site URL).
+pub(super) fn redirect_target(st: &AppState, caller: &Caller, query: &QueryMap) -> String {
+    let candidate = caller
+        .redirect_header
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .or_else(|| query.get("redirect_to"))
+        .or(caller.referer.as_deref());
+    crate::redirect::or_site_url(&st.config, candidate)
+}
+
+/// A new user with an email identity whose data becomes `user_metadata`
+/// (GoTrue's signup); not inserted yet.
+pub(super) fn new_email_user(
+    email: &str,
+    encrypted_password: Option<String>,
+    data: Map<String, Value>,
+    now: i64,
+) -> (UserRecord, IdentityRecord) {
+    let mut user = UserRecord::new(now);
+    user.email = email.to_lowercase();
+    user.encrypted_password = encrypted_password;
+    user.app_metadata.insert("provider".into(), json!("email"));
+    user.app_metadata
+        .insert("providers".into(), json!(["email"]));
+    let mut identity_data = Map::new();
+    identity_data.insert("sub".into(), json!(user.id));
+    identity_data.insert("email".into(), json!(user.email));
+    identity_data.insert("email_verified".into(), json!(false));
+    identity_data.insert("phone_verified".into(), json!(false));
+    for (k, v) in data {
+        identity_data.entry(k).or_insert(v);
+    }
+    user.user_metadata = identity_data.clone();
+    let identity = IdentityRecord::new(&user.id, "email", &user.id, identity_data, now);
+    (user, identity)
+}
+
+/// Inserts a user and its identity.
+pub(super) fn insert_with_identity(
+    c: &Connection,
+    user: &UserRecord,
+    identity: &IdentityRecord,
+) -> rusqlite::Result<()> {
+    users::insert(c, user)?;
+    users::upsert_identity(c, identity)
+}
+
+/// Validates an email address the way signup does (400 `validation_failed`).
+pub(super) fn check_email(email: &str) -> ApiResult<()> {
+    crate::util::validate_email(email).map_err(|reason| match reason {
+        "invalid format" => {
+            ApiError::validation(format!("Unable to validate email address: {reason}"))
+        }
+        other => ApiError::validation(other),
+    })
+}
+
+/// Sends a (new) confirmation email, creating a PKCE flow state when asked.
+pub(super) fn send_confirmation(
+    st: &AppState,
+    c: &Connection,
+    user: &mut UserRecord,
+    challenge: Option<&pkce::Challenge>,
+    redirect_to: &str,
+) -> ApiResult<()> {
+    mailer::check_frequency(st, user.confirmation_sent_at)?;
+    let now = st.now();
+    let (otp, hash) = mailer::new_token(st, &user.email, challenge.is_some());
+    if let Some(ch) = challenge {
+        let flow = FlowState::new(
+            Some(&user.id),
+            &ch.method,
+            &ch.challenge,
+            "email",
+            "email/signup",
+            now,
+        );
+        tokens::save_flow_state(c, &flow, now)?;
+    }
+    tokens::put_ott(c, &user.id, OttType::Confirmation, &hash, &user.email, now)?;
+    user.confirmation_sent_at = Some(now);
+    users::save(c, user, now)?;
+    mailer::send(
+        st,
+        c,
+        MailKind::Signup,
+        &user.email,
+        &otp,
+        &hash,
+        redirect_to,
+    )?;
+    Ok(())
+}
+
+pub(crate) async fn signup(
+    st: St,
+    caller: Caller,
+    query: QueryMap,
+    JsonBody(p): JsonBody<SignupParams>,
+) -> ApiResult<Json<Value>> {
+    let email = p.email.clone().unwrap_or_default();
+    let phone = p.phone.clone().unwrap_or_default();
+    if email.is_empty() && phone.is_empty() {
+        return anonymous(&st, &caller, p.data).map(Json);
+    }
+    if st.config.disable_signup {
+        return Err(ApiError::unprocessable(
+            "signup_disabled",
+            "Signups not allowed for this instance",
+        ));
+    }
+    let password = p.password.clone().unwrap_or_default();
+    if password.is_empty() {
+        return Err(ApiError::validation("Signup requires a valid password"));
+    }
+    crate::password::check_length(&password)?;
+    crate::password::check_strength(&password)?;
+    if !email.is_empty() && !phone.is_empty() {
+        return Err(ApiError::validation(
+            "Only an email address or phone number should be provided on signup.",
+        ));
+    }
+    if email.is_empty() {
+        if p.code_challenge.as_deref().is_some_and(|c| !c.is_empty()) {
+            return Err(ApiError::validation("PKCE not supported for phone signups"));
+        }
+        return Err(ApiError::unprocessable(
+            "phone_provider_disabled",
+            "Phone signups are disabled",
+        ));
+    }
+    let challenge = pkce::validate(
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    )?;
+    check_email(&email)?;
+    let redirect_to = redirect_target(&st, &caller, &query);
+    let data = data_map(p.data);
+
+    let existing = st.store.tx(|c| users::find_by_email(c, &email))?;
+    if let Some(mut user) = existing {
+        if user.email_confirmed() {
+            if st.config.autoconfirm {
+                return Err(ApiError::unprocessable(
+                    "user_already_exists",
+                    "User already registered",
+                ));
+            }
+            return Ok(Json(obfuscated_user(&st, &user, data)));
+        }
+        // Unconfirmed: the row is left as is, but a new confirmation goes out.
+        let body = st.store.tx(|c| {
+            send_confirmation(&st, c, &mut user, challenge.as_ref(), &redirect_to)?;
+            Ok::<_, ApiError>(user_json(c, &user)?)
+        })?;
+        return Ok(Json(body));
+    }
+
+    let hashed = crate::password::hash(password, st.config.bcrypt_cost).await?;
+    let now = st.now();
+    let (mut user, identity) = new_email_user(&email, Some(hashed), data, now);
+    let body = st.store.tx(|c| {
+        if users::find_by_email(c, &email)?.is_some() {
+            return Err(ApiError::unprocessable(
+                "user_already_exists",
+                "User already registered",
+            ));
+        }
+        insert_with_identity(c, &user, &identity)?;
+        if st.config.autoconfirm {
+            user.confirm_email(now);
+            users::save(c, &mut user, now)?;
+            let m = session::issue(
+                &st,
+                c,
+                &mut user,
+                "password",
+                caller.user_agent.as_deref(),
+                Extras::default(),
+            )?;
+            Ok(Value::Object(m))
+        } else {
+            send_confirmation(&st, c, &mut user, challenge.as_ref(), &redirect_to)?;
+            Ok(user_json(c, &user)?)
+        }
+    })?;
+    Ok(Json(body))
+}
+
+/// The fake user GoTrue returns for a repeated signup of a confirmed address, so
+/// that signups do not reveal which emails are registered.
+fn obfuscated_user(st: &AppState, real: &UserRecord, data: Map<String, Value>) -> Value {
+    let now = st.now();
+    let mut fake = UserRecord::new(now);
+    fake.role = String::new();
+    fake.email = real.email.clone();
+    fake.aud = real.aud.clone();
+    fake.confirmation_sent_at = Some(now);
+    fake.user_metadata = data;
+    fake.app_metadata.insert("provider".into(), json!("email"));
+    fake.app_metadata
+        .insert("providers".into(), json!(["email"]));
+    Value::Object(user_map(&fake, &[]))
+}
+
+fn anonymous(st: &AppState, caller: &Caller, data: Option<Value>) -> ApiResult<Value> {
+    if !st.config.anonymous_sign_ins {
+        return Err(ApiError::unprocessable(
+            "anonymous_provider_disabled",
+            "Anonymous sign-ins are disabled",
+        ));
+    }
+    if st.config.disable_signup {
+        return Err(ApiError::unprocessable(
+            "signup_disabled",
+            "Signups not allowed for this instance",
+        ));
+    }
+    let now = st.now();
+    let mut user = UserRecord::new(now);
+    user.is_anonymous = true;
+    user.user_metadata = data_map(data);
+    st.store.tx(|c| {
+        users::insert(c, &user)?;
+        let m = session::issue(
+            st,
+            c,
+            &mut user,
+            "anonymous",
+            caller.user_agent.as_deref(),
+            Extras::default(),
+        )?;
+        Ok(Value::Object(m))
+    })
+}

@@ -1,0 +1,285 @@
+//! `GET /user`, `PUT /user`, `POST /logout`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::St;
+use super::auth::require_user;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Caller, JsonBody, QueryMap};
+use super::signup::{check_email, redirect_target};
+use crate::mailer::{self, MailKind};
+use crate::pkce::{self, Challenge};
+use crate::state::AppState;
+use crate::store::tokens::{self, FlowState, OttType};
+use crate::store::user_json::user_json;
+use crate::store::users::{self, IdentityRecord, UserRecord};
+use crate::store::{sessions, tokens as ott};
+
+pub(crate) async fn get_user(st: St, caller: Caller) -> ApiResult<Json<Value>> {
+    let body = st.store.tx(|c| {
+        let authed = require_user(&st, c, &caller)?;
+        Ok::<_, ApiError>(user_json(c, &authed.user)?)
+    })?;
+    Ok(Json(body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct UserUpdateParams {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    app_metadata: Option<Value>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    code_challenge: Option<String>,
+    #[serde(default)]
+    code_challenge_method: Option<String>,
+}
+
+/// Merges `patch` into `target`; a `null` value deletes the key (GoTrue's `UpdateUserMetaData`).
+pub(super) fn merge_metadata(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (k, v) in patch {
+        if v.is_null() {
+            target.remove(k);
+        } else {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+pub(crate) async fn update_user(
+    st: St,
+    caller: Caller,
+    query: QueryMap,
+    JsonBody(p): JsonBody<UserUpdateParams>,
+) -> ApiResult<Json<Value>> {
+    let authed = st.store.tx(|c| require_user(&st, c, &caller))?;
+    if p.app_metadata.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::forbidden(
+            "not_admin",
+            "Updating app_metadata requires admin privileges",
+        ));
+    }
+    if p.phone.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::unprocessable(
+            "phone_provider_disabled",
+            "Unsupported phone provider",
+        ));
+    }
+    let email = p
+        .email
+        .clone()
+        .filter(|e| !e.is_empty())
+        .map(|e| e.to_lowercase());
+    if let Some(e) = &email {
+        check_email(e)?;
+    }
+    let challenge = pkce::validate(
+        p.code_challenge.as_deref(),
+        p.code_challenge_method.as_deref(),
+    )?;
+    let redirect_to = redirect_target(&st, &caller, &query);
+
+    let mut new_hash = None;
+    if let Some(password) = p.password.clone().filter(|s| !s.is_empty()) {
+        if authed.user.is_anonymous && authed.user.email.is_empty() && email.is_none() {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                "Updating password of an anonymous user without an email or phone is not allowed",
+            ));
+        }
+        crate::password::check_length(&password)?;
+        crate::password::check_strength(&password)?;
+        if let Some(current) = authed
+            .user
+            .encrypted_password
+            .clone()
+            .filter(|h| !h.is_empty())
+            && crate::password::verify(password.clone(), current).await
+        {
+            return Err(ApiError::unprocessable(
+                "same_password",
+                "New password should be different from the old password.",
+            ));
+        }
+        new_hash = Some(crate::password::hash(password, st.config.bcrypt_cost).await?);
+    }
+
+    let body = st.store.tx(|c| {
+        let now = st.now();
+        let mut user = users::get(c, &authed.user.id)?.ok_or_else(|| {
+            ApiError::forbidden(
+                "user_not_found",
+                "User from sub claim in JWT does not exist",
+            )
+        })?;
+        if let Some(hash) = new_hash {
+            user.encrypted_password = Some(hash);
+            // A password change signs out every other session of the user.
+            let keep = authed.session.as_ref().map(|s| s.id.as_str());
+            sessions::delete_for_user(c, &user.id, keep)?;
+        }
+        if let Some(Value::Object(data)) = &p.data {
+            merge_metadata(&mut user.user_metadata, data);
+        }
+        if let Some(new_email) = email.filter(|e| *e != user.email) {
+            if users::find_by_email(c, &new_email)?.is_some_and(|u| u.id != user.id) {
+                return Err(ApiError::unprocessable(
+                    "email_exists",
+                    "A user with this email address has already been registered",
+                ));
+            }
+            if st.config.autoconfirm {
+                apply_email_change(c, &mut user, &new_email, now)?;
+            } else {
+                send_email_change(
+                    &st,
+                    c,
+                    &mut user,
+                    &new_email,
+                    challenge.as_ref(),
+                    &redirect_to,
+                )?;
+            }
+        }
+        users::save(c, &mut user, now)?;
+        Ok::<_, ApiError>(user_json(c, &user)?)
+    })?;
+    Ok(Json(body))
+}
+
+/// Sends email-change confirmations: to the new address, and to the current one
+/// when secure email change is on.
+pub(super) fn send_email_change(
+    st: &AppState,
+    c: &Connection,
+    user: &mut UserRecord,
+    new_email: &str,
+    challenge: Option<&Challenge>,
+    redirect_to: &str,
+) -> ApiResult<()> {
+    mailer::check_frequency(st, user.email_change_sent_at)?;
+    let now = st.now();
+    let (otp_new, hash_new) = mailer::new_token(st, new_email, challenge.is_some());
+    tokens::put_ott(
+        c,
+        &user.id,
+        OttType::EmailChangeNew,
+        &hash_new,
+        new_email,
+        now,
+    )?;
+    mailer::send(
+        st,
+        c,
+        MailKind::EmailChange,
+        new_email,
+        &otp_new,
+        &hash_new,
+        redirect_to,
+    )?;
+    if st.config.secure_email_change && !user.email.is_empty() {
+        let (otp_cur, hash_cur) = mailer::new_token(st, &user.email, challenge.is_some());
+        tokens::put_ott(
+            c,
+            &user.id,
+            OttType::EmailChangeCurrent,
+            &hash_cur,
+            &user.email,
+            now,
+        )?;
+        mailer::send(
+            st,
+            c,
+            MailKind::EmailChange,
+            &user.email,
+            &otp_cur,
+            &hash_cur,
+            redirect_to,
+        )?;
+    } else {
+        ott::clear_ott(c, &user.id, OttType::EmailChangeCurrent)?;
+    }
+    if let Some(ch) = challenge {
+        let flow = FlowState::new(
+            Some(&user.id),
+            &ch.method,
+            &ch.challenge,
+            "email_change",
+            "email_change",
+            now,
+        );
+        tokens::save_flow_state(c, &flow, now)?;
+    }
+    user.new_email = new_email.to_string();
+    user.email_change_sent_at = Some(now);
+    user.email_change_confirm_status = 0;
+    Ok(())
+}
+
+/// Makes `new_email` the user's confirmed address and updates the email identity.
+pub(super) fn apply_email_change(
+    c: &Connection,
+    user: &mut UserRecord,
+    new_email: &str,
+    now: i64,
+) -> ApiResult<()> {
+    user.email = new_email.to_lowercase();
+    user.new_email.clear();
+    user.email_change_sent_at = None;
+    user.email_change_confirm_status = 0;
+    user.email_confirmed_at = Some(now);
+    user.is_anonymous = false;
+    let existing = users::identities(c, &user.id)?
+        .into_iter()
+        .find(|i| i.provider == "email");
+    let identity = match existing {
+        Some(mut i) => {
+            i.identity_data.insert("email".into(), json!(user.email));
+            i.updated_at = now;
+            i
+        }
+        None => {
+            let mut data = Map::new();
+            data.insert("sub".into(), json!(user.id));
+            data.insert("email".into(), json!(user.email));
+            data.insert("email_verified".into(), json!(false));
+            data.insert("phone_verified".into(), json!(false));
+            IdentityRecord::new(&user.id, "email", &user.id, data, now)
+        }
+    };
+    users::upsert_identity(c, &identity)?;
+    users::refresh_providers(c, user)?;
+    ott::clear_ott(c, &user.id, OttType::EmailChangeNew)?;
+    ott::clear_ott(c, &user.id, OttType::EmailChangeCurrent)?;
+    Ok(())
+}
+
+pub(crate) async fn logout(st: St, caller: Caller, query: QueryMap) -> ApiResult<Response> {
+    st.store.tx(|c| {
+        let authed = require_user(&st, c, &caller)?;
+        let scope = query.get("scope").unwrap_or("global");
+        if !matches!(scope, "global" | "local" | "others") {
+            return Err(ApiError::validation(format!(
+                "Unsupported logout scope {scope:?}"
+            )));
+        }
+        match (scope, &authed.session) {
+            ("local", Some(s)) => sessions::delete(c, &s.id)?,
+            ("others", Some(s)) => sessions::delete_for_user(c, &authed.user.id, Some(&s.id))?,
+            _ => sessions::delete_for_user(c, &authed.user.id, None)?,
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

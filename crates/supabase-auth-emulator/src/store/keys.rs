@@ -1,0 +1,57 @@
+//! Persisted signing keys and small key/value metadata.
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+/// A stored private signing key (PKCS#8 DER).
+pub(crate) struct StoredKey {
+    pub(crate) kid: String,
+    pub(crate) alg: String,
+    pub(crate) private_der: Vec<u8>,
+    pub(crate) created_at: i64,
+}
+
+/// All stored keys, oldest first.
+pub(crate) fn all(c: &Connection) -> rusqlite::Result<Vec<StoredKey>> {
+    let mut stmt = c.prepare(
+        "SELECT kid, alg, private_der, created_at FROM signing_keys ORDER BY created_at, rowid",
+    )?;
+    stmt.query_map([], |r| {
+        Ok(StoredKey {
+            kid: r.get(0)?,
+            alg: r.get(1)?,
+            private_der: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
+/// Stores a key.
+pub(crate) fn insert(c: &Connection, k: &StoredKey) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO signing_keys (kid, alg, private_der, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![k.kid, k.alg, k.private_der, k.created_at],
+    )?;
+    Ok(())
+}
+
+/// Removes a key.
+pub(crate) fn delete(c: &Connection, kid: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])?;
+    Ok(())
+}
+
+/// Reads a metadata value.
+pub(crate) fn get_meta(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+/// Writes a metadata value.
+pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        params![key, value],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The inbox: every email the emulator "sends".
+
+use rusqlite::{Connection, Row, params};
+
+use crate::Email;
+
+/// Stores an email.
+pub(crate) fn insert(c: &Connection, e: &Email, sent_at_micros: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO emails (id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            e.id, e.to, e.subject, e.kind, e.otp, e.token_hash, e.link, e.redirect_to, e.html,
+            sent_at_micros
+        ],
+    )?;
+    Ok(())
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Email> {
+    Ok(Email {
+        id: r.get(0)?,
+        to: r.get(1)?,
+        subject: r.get(2)?,
+        kind: r.get(3)?,
+        otp: r.get(4)?,
+        token_hash: r.get(5)?,
+        link: r.get(6)?,
+        redirect_to: r.get(7)?,
+        html: r.get(8)?,
+        sent_at: crate::util::format_time(r.get(9)?),
+    })
+}
+
+const COLUMNS: &str =
+    "id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at";
+
+/// All emails in sending order, optionally only those to `to` (case-insensitive).
+pub(crate) fn list(c: &Connection, to: Option<&str>) -> rusqlite::Result<Vec<Email>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM emails WHERE (?1 IS NULL OR to_addr = lower(?1)) ORDER BY seq"
+    ))?;
+    stmt.query_map([to], from_row)?.collect()
+}
+
+/// Deletes emails (all, or those to `to`).
+pub(crate) fn clear(c: &Connection, to: Option<&str>) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM emails WHERE (?1 IS NULL OR to_addr = lower(?1))",
+        [to],
+    )?;
+    Ok(())
+}

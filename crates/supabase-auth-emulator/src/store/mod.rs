@@ -1,0 +1,195 @@
+//! SQLite persistence: one connection behind a mutex, one transaction per unit of work.
+//!
+//! Everything an HTTP request changes happens inside a single [`Store::tx`] call,
+//! so refresh-token rotation and the reuse checks are atomic without row locks.
+
+pub(crate) mod keys;
+pub(crate) mod mail;
+pub(crate) mod sessions;
+pub(crate) mod tokens;
+pub(crate) mod user_json;
+pub(crate) mod users;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use crate::error::{EmulatorError, ErrorKind};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    aud TEXT NOT NULL,
+    role TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    encrypted_password TEXT,
+    email_confirmed_at INTEGER,
+    invited_at INTEGER,
+    phone_confirmed_at INTEGER,
+    confirmation_sent_at INTEGER,
+    recovery_sent_at INTEGER,
+    new_email TEXT NOT NULL DEFAULT '',
+    email_change_sent_at INTEGER,
+    email_change_confirm_status INTEGER NOT NULL DEFAULT 0,
+    new_phone TEXT NOT NULL DEFAULT '',
+    phone_change_sent_at INTEGER,
+    reauthentication_sent_at INTEGER,
+    last_sign_in_at INTEGER,
+    raw_app_meta_data TEXT NOT NULL DEFAULT '{}',
+    raw_user_meta_data TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    banned_until INTEGER,
+    deleted_at INTEGER,
+    is_anonymous INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS users_email_idx ON users(email);
+CREATE TABLE IF NOT EXISTS identities (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    identity_data TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    last_sign_in_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE(provider_id, provider)
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    aal TEXT NOT NULL DEFAULT 'aal1',
+    not_after INTEGER,
+    refreshed_at INTEGER,
+    user_agent TEXT,
+    amr TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    parent TEXT,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_session_idx ON refresh_tokens(session_id);
+CREATE TABLE IF NOT EXISTS one_time_tokens (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_type TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    relates_to TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, token_type)
+);
+CREATE INDEX IF NOT EXISTS one_time_tokens_hash_idx ON one_time_tokens(token_hash);
+CREATE TABLE IF NOT EXISTS flow_state (
+    id TEXT PRIMARY KEY,
+    user_id TEXT,
+    auth_code TEXT NOT NULL,
+    code_challenge_method TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    provider_type TEXT NOT NULL,
+    provider_access_token TEXT NOT NULL DEFAULT '',
+    provider_refresh_token TEXT NOT NULL DEFAULT '',
+    authentication_method TEXT NOT NULL,
+    auth_code_issued_at INTEGER,
+    redirect_to TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    code TEXT PRIMARY KEY,
+    flow_state_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    private_der BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS emails (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    to_addr TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    otp TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    link TEXT NOT NULL,
+    redirect_to TEXT NOT NULL,
+    html TEXT NOT NULL,
+    sent_at INTEGER NOT NULL
+);
+"#;
+
+/// The emulator's database.
+pub(crate) struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens (and migrates) a file database, or a private in-memory one.
+    pub(crate) fn open(path: Option<&Path>) -> Result<Self, EmulatorError> {
+        let conn = match path {
+            Some(p) => Connection::open(p).map_err(|e| {
+                EmulatorError::with_source(
+                    ErrorKind::Database,
+                    format!("cannot open database {}", p.display()),
+                    e,
+                )
+            })?,
+            None => Connection::open_in_memory()?,
+        };
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        if path.is_some() {
+            // WAL keeps writes cheap for a file that other tools may read.
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+        }
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction
+        // rolls back on drop), so a poisoned mutex is safe to keep using.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back on `Err`.
+    pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Optional integer column helper.
+pub(crate) type Ts = Option<i64>;

@@ -1,0 +1,198 @@
+//! Sessions and legacy (12-character) refresh tokens.
+
+use rusqlite::{Connection, OptionalExtension as _, Row, params};
+use serde_json::{Value, json};
+
+use super::Ts;
+
+/// A row of `sessions`.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRecord {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    pub(crate) created_at: i64,
+    pub(crate) aal: String,
+    pub(crate) not_after: Ts,
+    /// `[{"method": .., "timestamp": ..}]`, newest first.
+    pub(crate) amr: Value,
+}
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+    let amr: String = r.get(5)?;
+    Ok(SessionRecord {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        created_at: r.get(2)?,
+        aal: r.get(3)?,
+        not_after: r.get(4)?,
+        amr: serde_json::from_str(&amr).unwrap_or_else(|_| json!([])),
+    })
+}
+
+/// Creates a session whose `amr` holds one entry for `method` at `now`.
+pub(crate) fn create(
+    c: &Connection,
+    user_id: &str,
+    method: &str,
+    now_micros: i64,
+    user_agent: Option<&str>,
+) -> rusqlite::Result<SessionRecord> {
+    let s = SessionRecord {
+        id: crate::util::new_uuid(),
+        user_id: user_id.into(),
+        created_at: now_micros,
+        aal: "aal1".into(),
+        not_after: None,
+        amr: json!([{ "method": method, "timestamp": now_micros.div_euclid(1_000_000) }]),
+    };
+    c.execute(
+        "INSERT INTO sessions (id, user_id, created_at, updated_at, aal, not_after, user_agent, amr) \
+         VALUES (?1, ?2, ?3, ?3, ?4, NULL, ?5, ?6)",
+        params![s.id, s.user_id, s.created_at, s.aal, user_agent, s.amr.to_string()],
+    )?;
+    Ok(s)
+}
+
+/// Loads a session.
+pub(crate) fn get(c: &Connection, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
+    c.query_row(
+        "SELECT id, user_id, created_at, aal, not_after, amr FROM sessions WHERE id = ?1",
+        [id],
+        session_from_row,
+    )
+    .optional()
+}
+
+/// Records a refresh on the session.
+pub(crate) fn touch_refreshed(c: &Connection, id: &str, now: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE sessions SET refreshed_at = ?2, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// Deletes one session (its refresh tokens cascade).
+pub(crate) fn delete(c: &Connection, id: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Deletes every session of a user, except `keep` if given.
+pub(crate) fn delete_for_user(
+    c: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
+        params![user_id, keep.unwrap_or("")],
+    )?;
+    Ok(())
+}
+
+/// A row of `refresh_tokens`.
+#[derive(Clone)]
+pub(crate) struct RefreshTokenRecord {
+    pub(crate) id: i64,
+    pub(crate) token: String,
+    pub(crate) user_id: String,
+    pub(crate) parent: Option<String>,
+    pub(crate) session_id: String,
+    pub(crate) revoked: bool,
+    pub(crate) updated_at: i64,
+}
+
+impl std::fmt::Debug for RefreshTokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshTokenRecord")
+            .field("id", &self.id)
+            .field("session_id", &self.session_id)
+            .field("revoked", &self.revoked)
+            .finish_non_exhaustive()
+    }
+}
+
+const RT_COLUMNS: &str = "id, token, user_id, parent, session_id, revoked, updated_at";
+
+fn rt_from_row(r: &Row<'_>) -> rusqlite::Result<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        id: r.get(0)?,
+        token: r.get(1)?,
+        user_id: r.get(2)?,
+        parent: r.get(3)?,
+        session_id: r.get(4)?,
+        revoked: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+/// Issues a new refresh token in `session_id`, child of `parent`.
+pub(crate) fn insert_refresh_token(
+    c: &Connection,
+    user_id: &str,
+    session_id: &str,
+    parent: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<String> {
+    // 60 random bits: a collision is astronomically unlikely, but retry on one anyway.
+    for _ in 0..8 {
+        let token = crate::util::refresh_token_string();
+        let inserted = c.execute(
+            "INSERT OR IGNORE INTO refresh_tokens (token, user_id, parent, session_id, revoked, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+            params![token, user_id, parent, session_id, now],
+        )?;
+        if inserted == 1 {
+            return Ok(token);
+        }
+    }
+    Err(rusqlite::Error::StatementChangedRows(0))
+}
+
+/// Finds a refresh token by its string.
+pub(crate) fn find_refresh_token(
+    c: &Connection,
+    token: &str,
+) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+    c.query_row(
+        &format!("SELECT {RT_COLUMNS} FROM refresh_tokens WHERE token = ?1"),
+        [token],
+        rt_from_row,
+    )
+    .optional()
+}
+
+/// The session's currently active token: the newest non-revoked one.
+pub(crate) fn active_refresh_token(
+    c: &Connection,
+    session_id: &str,
+) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+    c.query_row(
+        &format!(
+            "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = 0 \
+             ORDER BY id DESC LIMIT 1"
+        ),
+        [session_id],
+        rt_from_row,
+    )
+    .optional()
+}
+
+/// Marks one token revoked (touching `updated_at`, as pop's update does).
+pub(crate) fn revoke(c: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE refresh_tokens SET revoked = 1, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// Revokes every non-revoked token of a session (reuse detected).
+pub(crate) fn revoke_family(c: &Connection, session_id: &str, now: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE refresh_tokens SET revoked = 1, updated_at = ?2 WHERE session_id = ?1 AND revoked = 0",
+        params![session_id, now],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Loopback helpers shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use supabase_auth_emulator::{Emulator, EmulatorConfig};
+
+/// A response reduced to what the tests assert on.
+#[derive(Debug)]
+pub(crate) struct Res {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Res {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An emulator plus an HTTP client that does not follow redirects.
+pub(crate) struct Api {
+    pub(crate) emu: Emulator,
+    pub(crate) http: reqwest::Client,
+}
+
+pub(crate) fn config() -> EmulatorConfig {
+    EmulatorConfig::default()
+}
+
+impl Api {
+    pub(crate) async fn start() -> Self {
+        Self::with(config()).await
+    }
+
+    pub(crate) async fn with(cfg: EmulatorConfig) -> Self {
+        let emu = cfg.start().await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { emu, http }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emu.auth_url())
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Res {
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with the publishable key, as supabase-js sends it (without the version header).
+    pub(crate) fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let key = self.emu.publishable_key();
+        self.req_as(method, path, key)
+    }
+
+    /// A request with the publishable key as `apikey` and `token` as the bearer.
+    pub(crate) fn req_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("apikey", self.emu.publishable_key())
+            .header("authorization", format!("Bearer {token}"))
+    }
+
+    pub(crate) async fn call(&self, req: reqwest::RequestBuilder) -> Res {
+        self.send(req).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Res {
+        self.send(self.req(reqwest::Method::POST, path).json(&body))
+            .await
+    }
+
+    pub(crate) async fn post_as(&self, path: &str, token: &str, body: Value) -> Res {
+        let req = self.req_as(reqwest::Method::POST, path, token).json(&body);
+        self.send(req).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Res {
+        self.send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    pub(crate) async fn get_as(&self, path: &str, token: &str) -> Res {
+        self.send(self.req_as(reqwest::Method::GET, path, token))
+            .await
+    }
+
+    pub(crate) async fn put_as(&self, path: &str, token: &str, body: Value) -> Res {
+        self.send(self.req_as(reqwest::Method::PUT, path, token).json(&body))
+            .await
+    }
+
+    /// A request with the secret key (service role).
+    pub(crate) fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let key = self.emu.secret_key();
+        self.http
+            .request(method, self.url(path))
+            .header("apikey", key)
+            .header("authorization", format!("Bearer {key}"))
+    }
+
+    pub(crate) async fn signup(&self, email: &str, password: &str) -> Value {
+        let res = self
+            .post("/signup", json!({ "email": email, "password": password }))
+            .await;
+        assert_eq!(res.status, 200, "signup failed: {:?}", res.body);
+        res.body
+    }
+
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Res {
+        self.post(
+            "/token?grant_type=password",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub(crate) async fn refresh(&self, token: &str) -> Res {
+        self.post(
+            "/token?grant_type=refresh_token",
+            json!({ "refresh_token": token }),
+        )
+        .await
+    }
+}
+
+/// Decodes a JWT segment without verifying (for asserting claims).
+pub(crate) fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `(verifier, challenge)` for PKCE S256.
+pub(crate) fn pkce_pair() -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let verifier = "a".repeat(20) + &uuid::Uuid::new_v4().simple().to_string() + &"b".repeat(20);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Parses `a=1&b=2` (a query or fragment) into pairs.
+pub(crate) fn pairs(s: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(s.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// An `application/x-www-form-urlencoded` POST.
+pub(crate) fn form_post<K: AsRef<str>, V: AsRef<str>>(
+    http: &reqwest::Client,
+    url: String,
+    fields: &[(K, V)],
+) -> reqwest::RequestBuilder {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+        .finish();
+    http.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+}

@@ -1,0 +1,75 @@
+// Shared helpers for the emulator suite: clients, a recording fetch, the inbox.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { createClient } from '@supabase/supabase-js'
+
+function env(name) {
+  const value = process.env[name]
+  assert.ok(value, `${name} must be set (run through crates/supabase-auth-emulator/tests/js_client.rs)`)
+  return value
+}
+
+export const URL_ = env('EMULATOR_URL')
+export const AUTH_URL = `${URL_}/auth/v1`
+export const PUBLISHABLE_KEY = env('EMULATOR_PUBLISHABLE_KEY')
+export const SECRET_KEY = env('EMULATOR_SECRET_KEY')
+export const REUSE_INTERVAL_MS = Number(env('EMULATOR_REUSE_INTERVAL_MS'))
+export const APP_CALLBACK = 'http://127.0.0.1:3000/auth/callback'
+
+/** A unique address per test, so email frequency limits never collide. */
+export function email(tag) {
+  return `${tag}-${randomUUID().slice(0, 8)}@example.com`
+}
+
+/** A fetch that records every request (method and URL) made through it. */
+export function recordingFetch() {
+  const calls = []
+  const fetchFn = async (input, init) => {
+    const url = typeof input === 'string' ? input : input.url
+    calls.push({ method: (init?.method ?? 'GET').toUpperCase(), url, path: new URL(url).pathname })
+    return fetch(input, init)
+  }
+  return { calls, fetch: fetchFn }
+}
+
+/** A supabase-js client against the emulator; `flowType` 'implicit' (default) or 'pkce'. */
+export function client({ key = PUBLISHABLE_KEY, flowType = 'implicit', fetch: fetchFn } = {}) {
+  return createClient(URL_, key, {
+    auth: { autoRefreshToken: false, persistSession: true, detectSessionInUrl: false, flowType },
+    global: fetchFn ? { fetch: fetchFn } : {},
+  })
+}
+
+/** The service-role client (secret key). */
+export function adminClient() {
+  return createClient(URL_, SECRET_KEY, { auth: { autoRefreshToken: false, persistSession: false } })
+}
+
+/** Decodes a JWT payload without verifying it. */
+export function claimsOf(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'))
+}
+
+/** The newest inbox message to `to`. */
+export async function latestMail(to) {
+  const res = await fetch(`${URL_}/inbox/api/messages/latest?to=${encodeURIComponent(to)}`)
+  assert.equal(res.status, 200, `no mail for ${to}`)
+  return res.json()
+}
+
+/** GET without following redirects; returns [status, Location as URL]. */
+export async function follow(url, init = {}) {
+  const res = await fetch(url, { ...init, redirect: 'manual' })
+  const location = res.headers.get('location')
+  return [res.status, location ? new URL(location) : null]
+}
+
+/** Signs up with a password; asserts a session came back. */
+export async function signUp(supabase, address, password = 'secret123', data = {}) {
+  const { data: out, error } = await supabase.auth.signUp({ email: address, password, options: { data } })
+  assert.equal(error, null)
+  assert.ok(out.session, 'autoconfirm is on, so signUp returns a session')
+  return out
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
