@@ -81,3 +81,57 @@ impl CookieStorage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::cookies::{CookieJar, to_base64_value};
+    use crate::session::{Stored, UnverifiedSession};
+    use proptest::prelude::*;
+
+    const K: &str = "sb-x-auth-token";
+
+    fn storage(cookies: Vec<Cookie>) -> (Arc<CookieJar>, CookieStorage) {
+        let jar = Arc::new(CookieJar::new(cookies));
+        let storage = CookieStorage::new(jar.clone(), Arc::new(CookieConfig::default()));
+        (jar, storage)
+    }
+
+    #[test]
+    fn reads_see_earlier_writes_and_headers_go_once() {
+        let (jar, storage) = storage(vec![Cookie::new("theme", "dark")]);
+        assert_eq!(storage.get_item(K), None);
+        storage.apply(&[(K, "{\"a\":1}")], &[]);
+        assert_eq!(storage.get_item(K).as_deref(), Some("{\"a\":1}"));
+        storage.apply(&[(K, "{\"a\":1}")], &[]);
+        storage.apply(&[(K, "{\"a\":2}")], &[]);
+        storage.apply(&[], &[K]);
+        assert_eq!(storage.get_item(K), None);
+        let calls = jar.set_all_calls();
+        assert_eq!(calls.len(), 3, "the unchanged write is skipped");
+        assert_eq!(calls[0].headers.len(), 3);
+        assert!(calls[1].headers.is_empty() && calls[2].headers.is_empty());
+        assert_eq!(calls[1].cookies[0].value, to_base64_value("{\"a\":2}"));
+        assert_eq!(jar.cookie_header(), "theme=dark");
+    }
+
+    proptest! {
+        #[test]
+        fn any_get_all_input_reads_without_panicking(
+            pairs in prop::collection::vec((
+                prop_oneof![Just(K.to_owned()), (0u8..7).prop_map(|i| format!("{K}.{i}")), ".*"],
+                prop_oneof![".*", "base64-[A-Za-z0-9_=-]{0,40}", Just("base64-e30".to_owned())],
+            ), 0..16)
+        ) {
+            let (_jar, storage) = storage(pairs.into_iter().map(|(n, v)| Cookie::new(n, v)).collect());
+            // The property is the absence of a panic; a value read is either a session
+            // or not, and a base64 value always decoded to JSON.
+            if let Some(value) = storage.get_item(K) {
+                prop_assert!(
+                    !value.is_empty() || matches!(UnverifiedSession::from_stored_json(&value), Stored::Invalid)
+                );
+            }
+        }
+    }
+}
