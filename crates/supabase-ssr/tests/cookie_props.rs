@@ -106,12 +106,12 @@ proptest! {
     ) {
         let cookies: Vec<Cookie> = pairs.into_iter().map(|(n, v)| Cookie::new(n, v)).collect();
         for list in [cookies.clone(), parse_cookie_header(&header), parse_cookie_header(&cookie_header_value(&cookies))] {
-            if let Some(combined) = combine_chunks(K, list.iter().map(|c| (c.name.as_str(), c.value.as_str())), 5) {
-                if let Some(decoded) = decode_value(&combined) {
-                    if combined.starts_with("base64-") {
-                        prop_assert!(serde_json::from_str::<Value>(&decoded).is_ok());
-                    }
-                }
+            let combined = combine_chunks(K, list.iter().map(|c| (c.name.as_str(), c.value.as_str())), 5);
+            let decoded = combined.as_deref().and_then(decode_value);
+            if let (Some(combined), Some(decoded)) = (&combined, &decoded)
+                && combined.starts_with("base64-")
+            {
+                prop_assert!(serde_json::from_str::<Value>(decoded).is_ok());
             }
         }
     }
