@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod extract;
+mod headers;
+mod layer;
+mod matcher;
+mod outcome;
+mod service;
+
+pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejection};
+pub use layer::SupabaseLayer;
+pub use matcher::is_static_asset;
+pub use outcome::AuthOutcome;
+pub use service::SupabaseService;
+
+/// The core crate, re-exported so the types the layer hands out (`Claims`,
+/// `ServerClient`, `AuthError`) are always the ones it was built with.
+pub use supabase_ssr;

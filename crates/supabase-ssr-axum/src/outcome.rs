@@ -1,0 +1,95 @@
+//! What the layer learned about the request's session.
+
+use supabase_ssr::{AuthError, Claims};
+
+/// The result of the layer's session check, stored in the request extensions of every
+/// request the layer did not skip.
+///
+/// Also an extractor (see the [crate documentation](crate)); [`Verified`](crate::Verified) and
+/// [`MaybeVerified`](crate::MaybeVerified) are shortcuts over it.
+///
+/// ```
+/// use supabase_ssr_axum::AuthOutcome;
+///
+/// async fn status(outcome: AuthOutcome) -> String {
+///     match &outcome {
+///         AuthOutcome::Verified(claims) => format!("user {}", claims.sub.as_deref().unwrap_or("?")),
+///         AuthOutcome::Failed(error) if error.is_transient() => "Auth is unreachable".to_owned(),
+///         _ => "signed out".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per request, kept in the extensions map; boxing would only add a \
+              pointer to every match on the claims"
+)]
+pub enum AuthOutcome {
+    /// The access token was verified (after a refresh, if it was expiring).
+    Verified(Claims),
+    /// No session in the cookies (or one that was not a session and has been deleted).
+    NoSession,
+    /// The session could not be refreshed or verified. The request is treated as
+    /// signed out. [`AuthError`] never holds a token; ask it
+    /// [`is_transient`](AuthError::is_transient) to tell an Auth outage (cookies kept)
+    /// from a rejected session (cookies deleted).
+    Failed(AuthError),
+}
+
+impl AuthOutcome {
+    /// Builds the outcome of a `get_claims` call.
+    pub(crate) fn from_result(result: Result<Option<Claims>, AuthError>) -> Self {
+        match result {
+            Ok(Some(claims)) => Self::Verified(claims),
+            Ok(None) => Self::NoSession,
+            Err(error) => Self::Failed(error),
+        }
+    }
+
+    /// The verified claims, if any.
+    pub fn claims(&self) -> Option<&Claims> {
+        match self {
+            Self::Verified(claims) => Some(claims),
+            _ => None,
+        }
+    }
+
+    /// The verified claims, if any, by value.
+    pub fn into_claims(self) -> Option<Claims> {
+        match self {
+            Self::Verified(claims) => Some(claims),
+            _ => None,
+        }
+    }
+
+    /// Whether the user is verified.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Self::Verified(_))
+    }
+
+    /// Whether there was no session.
+    pub fn is_no_session(&self) -> bool {
+        matches!(self, Self::NoSession)
+    }
+
+    /// Whether the check failed.
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+
+    /// The error of a failed check.
+    pub fn error(&self) -> Option<&AuthError> {
+        match self {
+            Self::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the check failed for a reason that says nothing about the session (the
+    /// Auth server unreachable, 5xx, 429): the user may well be signed in.
+    pub fn is_transient_failure(&self) -> bool {
+        self.error().is_some_and(AuthError::is_transient)
+    }
+}

@@ -1,0 +1,131 @@
+//! [`SupabaseService`]: the proxy itself.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use supabase_ssr::AuthError;
+use supabase_ssr::cookies::CookieJar;
+use tower_service::Service;
+
+use crate::extract::{LoginRedirect, Supabase};
+use crate::headers::{cookie_fields, rewrite_request_cookies, write_response_headers};
+use crate::layer::SupabaseLayer;
+use crate::outcome::AuthOutcome;
+
+/// The service [`SupabaseLayer`] wraps around an inner service.
+///
+/// Its errors are the inner service's: a failed session check is never one (the request
+/// goes on as signed out, see [`AuthOutcome::Failed`]).
+#[derive(Clone)]
+pub struct SupabaseService<S> {
+    inner: S,
+    layer: SupabaseLayer,
+}
+
+impl<S> SupabaseService<S> {
+    pub(crate) fn new(inner: S, layer: SupabaseLayer) -> Self {
+        Self { inner, layer }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SupabaseService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupabaseService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SupabaseService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The inner service was driven to readiness, not its clone: keep the ready one
+        // for this call and leave the clone for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+
+        let (parts, body) = req.into_parts();
+        // An outer SupabaseLayer already did the work: a second client over the same
+        // cookies would only refresh and write twice.
+        if (self.layer.skip)(&parts) || parts.extensions.get::<Supabase>().is_some() {
+            return Box::pin(inner.call(Request::from_parts(parts, body)));
+        }
+        let mut req = Request::from_parts(parts, body);
+        let layer = self.layer.clone();
+
+        Box::pin(async move {
+            let fields = cookie_fields(req.headers());
+            let jar = Arc::new(CookieJar::from_cookie_headers(
+                fields.iter().map(String::as_str),
+            ));
+            let client = layer.auth.server_client_shared(jar.clone());
+
+            let result = client.get_claims().await;
+            if let Err(error) = &result {
+                log_failure(error);
+            }
+
+            if jar.has_writes() {
+                let calls = jar.set_all_calls();
+                rewrite_request_cookies(
+                    req.headers_mut(),
+                    calls.iter().flat_map(|call| call.cookies.iter()),
+                );
+            }
+            let login = layer.login_path.as_ref().map(|path| LoginRedirect {
+                login_path: path.clone(),
+                original: req.uri().clone(),
+            });
+            let extensions = req.extensions_mut();
+            extensions.insert(AuthOutcome::from_result(result));
+            extensions.insert(Supabase::new(client));
+            if let Some(login) = login {
+                extensions.insert(login);
+            }
+
+            let mut res = inner.call(req).await?;
+            // Handlers write through the same jar, so this also carries their sign-ins
+            // and sign-outs, whatever the response is.
+            write_response_headers(&jar, res.headers_mut());
+            Ok(res)
+        })
+    }
+}
+
+/// Logs a failed session check. `AuthError` never holds a token, a password or a URL
+/// query, so it can be logged whole.
+fn log_failure(error: &AuthError) {
+    if error.is_transient() {
+        tracing::warn!(
+            %error,
+            transient = true,
+            "supabase-ssr-axum: the session could not be checked (Auth unavailable); \
+             the request goes on signed out and the cookies are kept"
+        );
+    } else {
+        tracing::warn!(
+            %error,
+            transient = false,
+            "supabase-ssr-axum: the session was rejected; the request goes on signed out"
+        );
+    }
+}
