@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Node packages for the interop tests (pinned in interop/js/package-lock.json)"
+step "System packages (Chromium for the browser test, wrk for the load benchmark)"
+bash scripts/install-system-deps.sh
+
+step "Node packages for the interop and browser tests (pinned in interop/js/package-lock.json)"
 if ! command -v node >/dev/null 2>&1; then
   echo "node (>= 20) is required for the interop tests" >&2
   exit 1

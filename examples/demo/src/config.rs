@@ -1,0 +1,181 @@
+//! [`DemoConfig`]: where the demo listens and which Auth server it talks to.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The demo user seeded into the embedded emulator.
+pub const DEMO_EMAIL: &str = "demo@example.com";
+/// The demo user's password (the emulator keeps everything in memory).
+pub const DEMO_PASSWORD: &str = "demo-password-1";
+
+/// Which Supabase Auth server the demo uses.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Start `supabase-auth-emulator` in-process (in memory, any free port).
+    Emulator {
+        /// Access-token lifetime: short, so a refresh is easy to watch.
+        jwt_exp: Duration,
+        /// Confirm sign-ups at once instead of emailing a confirmation link.
+        autoconfirm: bool,
+    },
+    /// A real Supabase project.
+    Project {
+        /// `https://<ref>.supabase.co`.
+        url: String,
+        /// The publishable (`sb_publishable_...`) or legacy anon key.
+        key: String,
+    },
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::Emulator {
+                jwt_exp,
+                autoconfirm,
+            } => f
+                .debug_struct("Emulator")
+                .field("jwt_exp", jwt_exp)
+                .field("autoconfirm", autoconfirm)
+                .finish(),
+            Backend::Project { url, .. } => f
+                .debug_struct("Project")
+                .field("url", url)
+                .field("key", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+/// Everything [`crate::run`] needs. Start from [`DemoConfig::emulator`] or
+/// [`DemoConfig::project`] and adjust with the setters.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DemoConfig {
+    /// Where the app listens (default `127.0.0.1:3000`; port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// The Auth server.
+    pub backend: Backend,
+    /// Refresh a session expiring within this margin; `None` keeps the library's 90 s.
+    pub refresh_margin: Option<Duration>,
+    /// The app's public origin (`http://127.0.0.1:3000`), used in email and OAuth
+    /// redirects; `None` derives it from the bound address.
+    pub public_url: Option<String>,
+    /// Where the bundled browser client is (default `interop/js/dist/supabase-browser.js`).
+    pub browser_bundle: PathBuf,
+    /// Build the browser bundle with Node and esbuild when it is missing or stale.
+    pub build_browser_bundle: bool,
+    /// OAuth providers offered on the sign-in page.
+    pub oauth_providers: Vec<String>,
+}
+
+impl fmt::Debug for DemoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoConfig")
+            .field("addr", &self.addr)
+            .field("backend", &self.backend)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("public_url", &self.public_url)
+            .field("browser_bundle", &self.browser_bundle)
+            .field("build_browser_bundle", &self.build_browser_bundle)
+            .field("oauth_providers", &self.oauth_providers)
+            .finish()
+    }
+}
+
+impl DemoConfig {
+    /// The local setup: the embedded emulator with 60 s access tokens refreshed when
+    /// fewer than 20 s remain, email confirmation on, and the local GitHub stand-in.
+    pub fn emulator() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
+            backend: Backend::Emulator {
+                jwt_exp: Duration::from_secs(60),
+                autoconfirm: false,
+            },
+            refresh_margin: Some(Duration::from_secs(20)),
+            public_url: None,
+            browser_bundle: default_bundle_path(),
+            build_browser_bundle: true,
+            oauth_providers: vec!["github".into()],
+        }
+    }
+
+    /// A real project, with the library's defaults.
+    pub fn project(url: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            backend: Backend::Project {
+                url: url.into(),
+                key: key.into(),
+            },
+            refresh_margin: None,
+            oauth_providers: Vec::new(),
+            ..Self::emulator()
+        }
+    }
+
+    /// Listen on this address.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Listen on `127.0.0.1:port`.
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// Access-token lifetime of the embedded emulator (no effect on a real project).
+    pub fn jwt_exp(mut self, exp: Duration) -> Self {
+        if let Backend::Emulator { jwt_exp, .. } = &mut self.backend {
+            *jwt_exp = exp;
+        }
+        self
+    }
+
+    /// Whether the embedded emulator confirms sign-ups at once.
+    pub fn autoconfirm(mut self, on: bool) -> Self {
+        if let Backend::Emulator { autoconfirm, .. } = &mut self.backend {
+            *autoconfirm = on;
+        }
+        self
+    }
+
+    /// Refresh sessions expiring within this margin.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = Some(margin);
+        self
+    }
+
+    /// The app's public origin, for redirects from emails and OAuth.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// OAuth providers offered on the sign-in page.
+    pub fn oauth_providers(mut self, providers: Vec<String>) -> Self {
+        self.oauth_providers = providers;
+        self
+    }
+
+    /// Where the browser bundle is, and whether to build it when missing or stale.
+    pub fn browser_bundle(mut self, path: impl Into<PathBuf>, build: bool) -> Self {
+        self.browser_bundle = path.into();
+        self.build_browser_bundle = build;
+        self
+    }
+}
+
+/// `interop/js` of this workspace: the pinned official JS packages.
+pub(crate) fn interop_js_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../interop/js"))
+}
+
+fn default_bundle_path() -> PathBuf {
+    interop_js_dir().join("dist").join("supabase-browser.js")
+}

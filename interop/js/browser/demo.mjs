@@ -1,0 +1,312 @@
+// End-to-end walk through the demo app in headless Chromium, driven by playwright-core.
+// Started by examples/demo/tests/browser.rs, which runs the demo and its embedded Auth
+// emulator in-process and passes:
+//   DEMO_URL            the app, e.g. http://127.0.0.1:40123
+//   EMULATOR_URL        the Auth emulator (its inbox is at /inbox)
+//   SESSION_COOKIE      the session cookie name, e.g. sb-127-auth-token
+//   TOKEN_LIFETIME_SECS access-token lifetime of the emulator
+//   SCREENSHOT_DIR      where to save screenshots
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+// Every step asserts what the page shows. Exit status 0 means every step passed.
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+
+function required(name) {
+  const value = process.env[name]
+  if (!value) {
+    console.error(`demo.mjs: ${name} is not set`)
+    process.exit(2)
+  }
+  return value
+}
+
+const APP = required('DEMO_URL').replace(/\/$/, '')
+const EMULATOR = required('EMULATOR_URL').replace(/\/$/, '')
+const COOKIE = required('SESSION_COOKIE')
+const SHOTS = required('SCREENSHOT_DIR')
+const TOKEN_SECS = Number(process.env.TOKEN_LIFETIME_SECS ?? '5')
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+
+const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`
+const EMAIL = `ada-${stamp}@example.com`
+const PASSWORD = 'correct-horse-7'
+const OAUTH_EMAIL = `grace-${stamp}@example.com`
+
+let stepNo = 0
+let shotNo = 0
+function step(title) {
+  stepNo += 1
+  console.log(`[demo.mjs] step ${stepNo}: ${title}`)
+}
+
+async function shot(page, name) {
+  shotNo += 1
+  const path = join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`)
+  await page.screenshot({ path, fullPage: true })
+  console.log(`[demo.mjs]   screenshot ${path}`)
+}
+
+/** The visible text of `selector`, once it is there. */
+async function text(page, selector) {
+  const el = page.locator(selector).first()
+  await el.waitFor({ state: 'visible' })
+  return (await el.innerText()).trim()
+}
+
+async function expectText(page, selector, expected) {
+  const actual = await text(page, selector)
+  assert.ok(
+    actual.includes(expected),
+    `${selector} on ${page.url()} shows ${JSON.stringify(actual)}, expected it to contain ${JSON.stringify(expected)}`,
+  )
+}
+
+function expectPath(page, path) {
+  const url = new URL(page.url())
+  assert.equal(`${url.origin}${url.pathname}`, `${APP}${path}`, `expected to be on ${path}, at ${page.url()}`)
+}
+
+/** The session JSON in the browser's cookies (chunks combined, base64url decoded). */
+async function storedSession(context) {
+  const cookies = (await context.cookies(APP)).filter(
+    (c) => c.name === COOKIE || c.name.startsWith(`${COOKIE}.`),
+  )
+  if (cookies.length === 0) return null
+  const ordered = cookies.length === 1 && cookies[0].name === COOKIE
+    ? cookies
+    : cookies
+        .filter((c) => /^\d+$/.test(c.name.slice(COOKIE.length + 1)))
+        .sort((a, b) => Number(a.name.slice(COOKIE.length + 1)) - Number(b.name.slice(COOKIE.length + 1)))
+  const value = decodeURIComponent(ordered.map((c) => c.value).join(''))
+  assert.ok(value.startsWith('base64-'), `the session cookie is not base64- encoded: ${value.slice(0, 20)}`)
+  return JSON.parse(Buffer.from(value.slice('base64-'.length), 'base64url').toString('utf8'))
+}
+
+/** The row of the emulator's inbox page for the newest email of `kind` to `to`. */
+async function openInboxRow(page, to, kind) {
+  // The inbox lists newest first and reloads itself every 5 s.
+  const row = page.locator('tr', { hasText: to }).filter({ hasText: kind }).first()
+  await row.waitFor({ state: 'visible' })
+  return row
+}
+
+async function signOut(page) {
+  await page.locator('header form[action="/sign-out"] button').click()
+  await page.waitForURL(`${APP}/`)
+  await expectText(page, '#whoami', 'You are not signed in')
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'demo-chromium-'))
+mkdirSync(SHOTS, { recursive: true })
+rmSync(join(SHOTS, 'failure.png'), { force: true })
+let context
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 860 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  context.setDefaultTimeout(15_000)
+  const page = context.pages()[0] ?? (await context.newPage())
+  const consoleErrors = []
+  // Error pages answer 4xx on purpose; the browser logs those as failed loads.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text())
+  })
+  page.on('pageerror', (e) => consoleErrors.push(e.message))
+
+  step('the home page, signed out')
+  await page.goto(`${APP}/`)
+  await expectText(page, '#whoami', 'You are not signed in')
+  assert.equal(await storedSession(context), null, 'no session cookie before signing in')
+  await shot(page, 'home-signed-out')
+
+  step('sign up: a confirmation email goes to the inbox')
+  await page.getByRole('link', { name: 'Sign up' }).first().click()
+  expectPath(page, '/sign-up')
+  await page.fill('input[name=display_name]', 'Ada Tester')
+  await page.fill('input[name=email]', EMAIL)
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await expectText(page, '#check-inbox h1', 'Check your inbox')
+  await expectText(page, '#sent-to', EMAIL)
+  assert.equal(await storedSession(context), null, 'no session before the email is confirmed')
+  await shot(page, 'sign-up-check-inbox')
+
+  step('confirm through the inbox with the token hash (/auth/confirm, the SSR email template)')
+  await page.locator('#inbox-link').click()
+  await page.waitForURL(`${EMULATOR}/inbox`)
+  const signupRow = await openInboxRow(page, EMAIL, 'signup')
+  await shot(page, 'inbox-signup')
+  await signupRow.getByRole('link', { name: 'Confirm Your Signup' }).click()
+  await page.waitForURL(/\/inbox\/[^/]+$/)
+  const message = await page.locator('body').innerText()
+  const tokenHash = /Token hash:\s*(\S+)/.exec(message)?.[1]
+  assert.ok(tokenHash, `no token hash on the message page: ${message}`)
+  await page.goto(
+    `${APP}/auth/confirm?token_hash=${encodeURIComponent(tokenHash)}&type=email&next=${encodeURIComponent('/dashboard')}`,
+  )
+  expectPath(page, '/dashboard')
+  await expectText(page, '#claims-email', EMAIL)
+  await expectText(page, '#user-email', EMAIL)
+  await expectText(page, '#user-display-name', 'Ada Tester')
+  assert.ok(await storedSession(context), 'a session cookie after confirming')
+
+  step('sign out, then /dashboard sends to sign-in with next=/dashboard')
+  await signOut(page)
+  assert.equal(await storedSession(context), null, 'sign-out deletes the session cookie')
+  await page.goto(`${APP}/dashboard`)
+  expectPath(page, '/sign-in')
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/dashboard')
+  await expectText(page, 'h1', 'Sign in')
+
+  step('a wrong password shows the error on the page')
+  await page.fill('input[name=email]', EMAIL)
+  await page.fill('input[name=password]', 'not-the-password')
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await expectText(page, '#error', 'Invalid login credentials')
+  await shot(page, 'sign-in-error')
+
+  step('sign in with the password: back to /dashboard')
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.waitForURL(`${APP}/dashboard`)
+  await expectText(page, '#claims-email', EMAIL)
+  await expectText(page, '#claims-amr', 'password')
+  await expectText(page, '#user-display-name', 'Ada Tester')
+  await expectText(page, '#nav-user', EMAIL)
+  await shot(page, 'dashboard')
+
+  step('the account page updates user_metadata.display_name')
+  await page.getByRole('link', { name: 'Account' }).first().click()
+  expectPath(page, '/account')
+  await page.fill('input[name=display_name]', 'Ada Lovelace')
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.waitForURL(`${APP}/account?saved=1`)
+  await expectText(page, '#saved', 'Saved')
+  assert.equal(await page.inputValue('input[name=display_name]'), 'Ada Lovelace')
+  await shot(page, 'account-saved')
+  await page.goto(`${APP}/dashboard`)
+  await expectText(page, '#user-display-name', 'Ada Lovelace')
+
+  step(`wait past the access token's expiry (${TOKEN_SECS} s), reload: still signed in, refresh token rotated`)
+  const before = await storedSession(context)
+  assert.ok(before, 'a session before the wait')
+  const fingerprintBefore = await text(page, '#refresh-fingerprint')
+  const waitMs = (before.expires_at + 1) * 1000 - Date.now()
+  console.log(`[demo.mjs]   token expires at ${before.expires_at}; waiting ${Math.max(0, waitMs)} ms`)
+  if (waitMs > 0) await page.waitForTimeout(waitMs)
+  assert.ok(Date.now() / 1000 > before.expires_at, 'the access token has expired')
+  await page.reload()
+  expectPath(page, '/dashboard')
+  await expectText(page, '#claims-email', EMAIL)
+  const after = await storedSession(context)
+  assert.ok(after, 'still a session after the reload')
+  assert.notEqual(after.refresh_token, before.refresh_token, 'the refresh token rotated')
+  assert.notEqual(after.access_token, before.access_token, 'a new access token')
+  assert.ok(after.expires_at > before.expires_at, `expires_at moved: ${before.expires_at} -> ${after.expires_at}`)
+  const fingerprintAfter = await text(page, '#refresh-fingerprint')
+  assert.notEqual(fingerprintAfter, fingerprintBefore, 'the dashboard shows the new refresh token')
+  assert.ok((await page.locator('#refresh-history li').count()) >= 2, 'the history lists both tokens')
+  const exp = Number(await page.locator('#claims-exp').getAttribute('data-exp'))
+  assert.equal(exp, after.expires_at, 'the verified claims are the refreshed token')
+  await shot(page, 'dashboard-after-refresh')
+
+  step('/browser-client: the official createBrowserClient reads the same session')
+  await page.getByRole('link', { name: 'Browser client' }).first().click()
+  expectPath(page, '/browser-client')
+  await expectText(page, '#server-email', EMAIL)
+  await page.waitForSelector('#browser-client:not([data-state="loading"])')
+  const state = await page.locator('#browser-client').getAttribute('data-state')
+  assert.equal(state, 'ok', `browser client: ${await text(page, '#browser-status')}`)
+  await expectText(page, '#browser-session-email', EMAIL)
+  await expectText(page, '#browser-user-email', EMAIL)
+  await expectText(page, '#browser-cookies', COOKIE)
+  await shot(page, 'browser-client')
+
+  step('back on the server after the browser client: still the same user')
+  await page.goto(`${APP}/dashboard`)
+  expectPath(page, '/dashboard')
+  await expectText(page, '#claims-email', EMAIL)
+
+  step('sign out, then sign in with a magic link from the inbox (/auth/callback, PKCE)')
+  await signOut(page)
+  await page.goto(`${APP}/sign-in`)
+  await page.getByRole('link', { name: 'Email me a magic link instead' }).click()
+  expectPath(page, '/sign-in/magic-link')
+  await page.fill('input[name=email]', EMAIL)
+  await page.getByRole('button', { name: 'Send magic link' }).click()
+  await expectText(page, '#sent-to', EMAIL)
+  await shot(page, 'magic-link-sent')
+  await page.locator('#inbox-link').click()
+  await page.waitForURL(`${EMULATOR}/inbox`)
+  const magicRow = await openInboxRow(page, EMAIL, 'magiclink')
+  await shot(page, 'inbox-magic-link')
+  await magicRow.getByRole('link', { name: 'open link' }).click()
+  await page.waitForURL(`${APP}/dashboard`)
+  await expectText(page, '#claims-email', EMAIL)
+  await expectText(page, '#user-display-name', 'Ada Lovelace')
+  await shot(page, 'dashboard-magic-link')
+
+  step('OAuth with the emulator\'s local provider (/auth/callback, PKCE)')
+  await signOut(page)
+  await page.goto(`${APP}/sign-in`)
+  await page.getByRole('button', { name: 'Continue with GitHub' }).click()
+  await page.waitForURL(/\/oauth-provider\/authorize/)
+  await page.fill('input[name=email]', OAUTH_EMAIL)
+  await page.fill('input[name=name]', 'Grace Hopper')
+  await page.getByRole('button', { name: 'Authorize' }).click()
+  await page.waitForURL(`${APP}/dashboard`)
+  await expectText(page, '#claims-email', OAUTH_EMAIL)
+  await expectText(page, '#claims-amr', 'oauth')
+
+  step('a foreign next is ignored: sign-in lands on /dashboard')
+  await signOut(page)
+  await page.goto(`${APP}/sign-in?next=${encodeURIComponent('https://evil.example/')}`)
+  await page.fill('input[name=email]', EMAIL)
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.waitForURL(`${APP}/dashboard`)
+  await expectText(page, '#claims-email', EMAIL)
+
+  step('sign out: /dashboard redirects to sign-in')
+  await signOut(page)
+  assert.equal(await storedSession(context), null, 'no session cookie after signing out')
+  await page.goto(`${APP}/dashboard`)
+  expectPath(page, '/sign-in')
+  await expectText(page, 'h1', 'Sign in')
+  await expectText(page, '#notice', 'Sign in to continue')
+  await shot(page, 'signed-out-redirect')
+
+  assert.deepEqual(consoleErrors, [], 'no errors in the browser console')
+  console.log(`[demo.mjs] all ${stepNo} steps passed`)
+} catch (error) {
+  console.error(`[demo.mjs] FAILED at step ${stepNo}: ${error?.stack ?? error}`)
+  const page = context?.pages()[0]
+  if (page) {
+    try {
+      await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true })
+      console.error(`[demo.mjs] page at failure: ${page.url()} (screenshot ${join(SHOTS, 'failure.png')})`)
+      console.error((await page.locator('body').innerText()).slice(0, 2000))
+    } catch {
+      // The page may be gone; the error above is what matters.
+    }
+  }
+  process.exitCode = 1
+} finally {
+  await context?.close().catch(() => {})
+  rmSync(userDataDir, { recursive: true, force: true })
+}
