@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     offset_micros: AtomicI64,
+    /// Set by the fault mode; kept apart so clearing faults leaves `advance` alone.
+    fault_offset_micros: AtomicI64,
 }
 
 impl Clock {
@@ -20,12 +22,24 @@ impl Clock {
             .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
             // A system clock before 1970 is not worth supporting; treat it as the epoch.
             .unwrap_or(0);
-        system.saturating_add(self.offset_micros.load(Ordering::Relaxed))
+        system
+            .saturating_add(self.offset_micros.load(Ordering::Relaxed))
+            .saturating_add(self.fault_offset_micros.load(Ordering::Relaxed))
     }
 
     /// Whole seconds since the Unix epoch, offset applied.
     pub(crate) fn now_secs(&self) -> i64 {
         self.now_micros().div_euclid(1_000_000)
+    }
+
+    /// Sets the fault mode's skew (replacing the previous one).
+    pub(crate) fn set_fault_offset_micros(&self, micros: i64) {
+        self.fault_offset_micros.store(micros, Ordering::Relaxed);
+    }
+
+    /// The fault mode's skew.
+    pub(crate) fn fault_offset_micros(&self) -> i64 {
+        self.fault_offset_micros.load(Ordering::Relaxed)
     }
 
     /// Moves the clock forward by `by`.

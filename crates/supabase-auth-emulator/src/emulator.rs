@@ -140,6 +140,7 @@ impl Emulator {
             clock,
             base_url: format!("http://{addr}"),
             requests: Mutex::new(Vec::new()),
+            faults: crate::fault::FaultState::default(),
         });
         let app = crate::routes::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -296,6 +297,13 @@ impl Emulator {
     /// The current signing key cannot be dropped.
     pub fn drop_key(&self, kid: &str) -> Result<(), EmulatorError> {
         self.state().drop_key(kid)
+    }
+
+    /// The fault mode: latency, injected 5xx/429 answers, dropped connections, a JWKS
+    /// outage, a clock offset. Everything is off until switched on here (or over HTTP
+    /// at `/emulator/v1/faults`).
+    pub fn faults(&self) -> crate::Faults {
+        crate::Faults::new(self.inner.state.clone())
     }
 
     /// Moves the emulator's clock forward (token `iat`/`exp`, expiry checks, reuse interval).

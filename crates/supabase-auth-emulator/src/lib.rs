@@ -6,6 +6,7 @@ mod clock;
 mod config;
 mod emulator;
 mod error;
+mod fault;
 mod keys;
 mod mailer;
 mod password;
@@ -20,3 +21,7 @@ mod util;
 pub use config::{EmulatorConfig, SigningAlg};
 pub use emulator::{Email, Emulator, RecordedRequest};
 pub use error::{EmulatorError, ErrorKind};
+pub use fault::{
+    FAULT_HEADER, FAULT_LIFETIME, FaultCounts, FaultSettings, Faults, MAX_CLOCK_OFFSET,
+    MAX_FAIL_COUNT, MAX_LATENCY,
+};

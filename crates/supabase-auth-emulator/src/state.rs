@@ -17,6 +17,8 @@ pub(crate) struct AppState {
     /// `http://127.0.0.1:PORT`, the project URL.
     pub(crate) base_url: String,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    /// Fault mode settings (all off by default).
+    pub(crate) faults: crate::fault::FaultState,
 }
 
 impl AppState {

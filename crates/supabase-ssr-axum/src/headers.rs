@@ -5,13 +5,17 @@ use http::header::{COOKIE, HeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use supabase_ssr::cookies::{CACHE_HEADERS, CookieJar, SetCookie, encode_uri_component};
 
-/// The `Cookie` header fields of a request as text, for the core's parser. A field
-/// that is not UTF-8 is read lossily: it cannot hold a session cookie, which is ASCII.
-pub(crate) fn cookie_fields(headers: &HeaderMap) -> Vec<String> {
+/// The `Cookie` header fields of a request as text, for the core's parser, borrowed when
+/// they are UTF-8 (the usual case). A field that is not is read lossily: it cannot hold
+/// a session cookie, which is ASCII.
+pub(crate) fn cookie_fields(headers: &HeaderMap) -> Vec<std::borrow::Cow<'_, str>> {
     headers
         .get_all(COOKIE)
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| match std::str::from_utf8(v.as_bytes()) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()),
+        })
         .collect()
 }
 

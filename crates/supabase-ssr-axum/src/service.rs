@@ -75,7 +75,7 @@ where
         Box::pin(async move {
             let fields = cookie_fields(req.headers());
             let jar = Arc::new(CookieJar::from_cookie_headers(
-                fields.iter().map(String::as_str),
+                fields.iter().map(|f| f.as_ref()),
             ));
             let client = layer.auth.server_client_shared(jar.clone());
 

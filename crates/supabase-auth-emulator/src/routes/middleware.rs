@@ -14,12 +14,14 @@ use super::error::ApiError;
 use super::extract::Caller;
 use crate::RecordedRequest;
 use crate::apikeys;
+use crate::fault::FaultState;
 use crate::state::AppState;
 
 /// Outermost layer: records every request, then serves it.
 ///
-/// This is the one place every request passes before routing; a fault mode
-/// (latency, injected 5xx/429, dropped connections, JWKS outage) belongs here.
+/// This is the one place every request passes before routing, so the fault mode
+/// (latency, injected 5xx/429, dropped connections, JWKS outage) hooks in here: a
+/// faulted request is still recorded.
 pub(crate) async fn record(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let recorded = RecordedRequest {
         method: req.method().to_string(),
@@ -37,6 +39,10 @@ pub(crate) async fn record(State(st): State<Arc<AppState>>, req: Request, next: 
             .collect(),
     };
     st.request_log().push(recorded);
+    let v2024 = wants_v2024(req.headers());
+    if let Some(faulted) = FaultState::intercept(&st, req.uri().path(), v2024).await {
+        return faulted;
+    }
     next.run(req).await
 }
 

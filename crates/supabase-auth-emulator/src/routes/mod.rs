@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub(crate) mod auth;
 pub(crate) mod error;
 pub(crate) mod extract;
+mod faults;
 mod generate_link;
 mod inbox;
 mod keys;
@@ -92,6 +93,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/emulator/v1/keys", get(keys::list))
         .route("/emulator/v1/keys/rotate", post(keys::rotate))
         .route("/emulator/v1/keys/{kid}", axum::routing::delete(keys::drop))
+        .route(
+            "/emulator/v1/faults",
+            get(faults::show).post(faults::change).delete(faults::clear),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(axum::middleware::from_fn(middleware::cors))

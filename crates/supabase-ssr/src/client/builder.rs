@@ -24,12 +24,16 @@ pub struct SupabaseAuthBuilder {
     clock: SharedClock,
     refresh_margin: Duration,
     reuse_window: Duration,
+    session_cache_entries: usize,
     issuer: Option<Option<String>>,
     audience: Option<String>,
     leeway: Duration,
     jwks_ttl: Duration,
     unknown_kid_cooldown: Duration,
     jwks_stale_max: Duration,
+    user_fallback_concurrency: usize,
+    verified_token_cache_entries: usize,
+    verified_token_cache_max_age: Duration,
 }
 
 impl SupabaseAuthBuilder {
@@ -43,12 +47,16 @@ impl SupabaseAuthBuilder {
             clock: Arc::new(SystemClock),
             refresh_margin: Duration::from_secs(90),
             reuse_window: Duration::from_secs(10),
+            session_cache_entries: crate::session::SESSION_CACHE_ENTRIES,
             issuer: None,
             audience: Some("authenticated".into()),
             leeway: Duration::ZERO,
             jwks_ttl: Duration::from_secs(600),
             unknown_kid_cooldown: Duration::from_secs(30),
             jwks_stale_max: Duration::from_secs(3600),
+            user_fallback_concurrency: super::fallback::DEFAULT_CONCURRENCY,
+            verified_token_cache_entries: 10_000,
+            verified_token_cache_max_age: Duration::from_secs(3600),
         }
     }
 
@@ -113,6 +121,14 @@ impl SupabaseAuthBuilder {
         self
     }
 
+    /// How many decoded sessions are kept per process, keyed by the exact cookie value, so
+    /// a browser's repeat requests skip decoding its cookies (default 4096; 0 turns it
+    /// off). It holds nothing the cookies do not, and changes no trust decision.
+    pub fn session_cache(mut self, max_entries: usize) -> Self {
+        self.session_cache_entries = max_entries;
+        self
+    }
+
     /// A session expiring within this margin is refreshed (default 90 s).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
@@ -167,6 +183,36 @@ impl SupabaseAuthBuilder {
         self
     }
 
+    /// Remembers up to `max_entries` verified access tokens (default 10,000; 0 turns the
+    /// cache off), so a token seen again skips the signature check. Its `exp`/`nbf` and the
+    /// JWKS (the key must still be published) are checked on every use.
+    pub fn verified_token_cache(mut self, max_entries: usize) -> Self {
+        self.verified_token_cache_entries = max_entries;
+        self
+    }
+
+    /// Verifies the signature of every access token, every time.
+    pub fn disable_verified_token_cache(mut self) -> Self {
+        self.verified_token_cache_entries = 0;
+        self
+    }
+
+    /// The longest a verified token is remembered, whatever its `exp` (default 1 hour).
+    pub fn verified_token_cache_max_age(mut self, max_age: Duration) -> Self {
+        self.verified_token_cache_max_age = max_age;
+        self
+    }
+
+    /// At most this many `GET /user` checks of tokens that cannot be verified locally
+    /// (HS256, no `kid`, an unknown `kid`) run at once (default 32, at least 1). A few
+    /// more wait, each at most the retry budget; beyond that a check fails at once
+    /// with a transient (timeout) error, so a flood of forged tokens cannot be
+    /// amplified onto the Auth server.
+    pub fn user_fallback_concurrency(mut self, concurrency: usize) -> Self {
+        self.user_fallback_concurrency = concurrency.max(1);
+        self
+    }
+
     /// Uses this HTTP client (for proxies, custom TLS roots, ...).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -198,6 +244,10 @@ impl SupabaseAuthBuilder {
                 .build()
                 .map_err(|_| AuthError::invalid_input("the HTTP client could not be built"))?,
         };
+        let user_checks = super::fallback::UserCheckLimiter::new(
+            self.user_fallback_concurrency,
+            self.api.retry_budget,
+        );
         let api = AuthApi::new(http, &project.auth_url, self.api_key.trim(), self.api)?;
         let storage_key = self.cookies.name.clone().unwrap_or(project.storage_key);
         let mut jwt_config = JwtConfig::for_auth_url(&project.auth_url);
@@ -209,6 +259,8 @@ impl SupabaseAuthBuilder {
         jwt_config.jwks_ttl = self.jwks_ttl;
         jwt_config.unknown_kid_cooldown = self.unknown_kid_cooldown;
         jwt_config.stale_max = self.jwks_stale_max;
+        jwt_config.verified_token_cache_entries = self.verified_token_cache_entries;
+        jwt_config.verified_token_cache_max_age = self.verified_token_cache_max_age;
         let jwt = JwtVerifier::new(
             jwt_config,
             Arc::new(ApiJwks(api.clone())),
@@ -223,6 +275,8 @@ impl SupabaseAuthBuilder {
                 refresh: RefreshCoordinator::new(millis(self.reuse_window)),
                 clock: self.clock,
                 refresh_margin_millis: millis(self.refresh_margin),
+                sessions: crate::session::SessionCache::new(self.session_cache_entries),
+                user_checks,
             }),
         })
     }

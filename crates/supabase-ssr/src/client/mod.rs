@@ -2,6 +2,7 @@
 //! each request.
 
 mod builder;
+mod fallback;
 mod flows;
 mod server;
 
@@ -42,9 +43,13 @@ pub(crate) struct Inner {
     pub(crate) api: AuthApi,
     pub(crate) cookies: Arc<CookieConfig>,
     pub(crate) jwt: JwtVerifier,
+    /// Decoded sessions by cookie value; `None` when turned off.
+    pub(crate) sessions: Option<crate::session::SessionCache>,
     pub(crate) refresh: RefreshCoordinator,
     pub(crate) clock: SharedClock,
     pub(crate) refresh_margin_millis: i64,
+    /// Bounds concurrent `GET /user` checks of tokens not verifiable locally.
+    pub(crate) user_checks: fallback::UserCheckLimiter,
 }
 
 impl SupabaseAuth {

@@ -78,12 +78,26 @@ impl ServerClient {
     /// The session stored in the cookies, as it is: no refresh, no verification.
     /// An invalid value is deleted.
     pub(crate) fn stored_session(&self) -> Option<UnverifiedSession> {
-        let json = self.storage.get_item(self.key())?;
+        let combined = self.storage.combined(self.key())?;
+        let cache = self.auth.inner.sessions.as_ref();
+        if let Some(session) = cache.and_then(|c| c.get(&combined)) {
+            return Some(session);
+        }
+        let json = crate::cookies::decode_base64_value(&combined)?;
         match UnverifiedSession::from_stored_json(&json) {
-            Stored::Valid(s) => Some(s),
+            Stored::Valid(s) => {
+                if let Some(cache) = cache {
+                    cache.insert(&combined, s.clone());
+                }
+                Some(s)
+            }
             Stored::Invalid => {
                 tracing::debug!("supabase-ssr: the stored session is not a session; deleting it");
                 self.remove_session();
+                None
+            }
+            Stored::Unreadable => {
+                crate::cookies::warn_invalid_json();
                 None
             }
         }
@@ -155,6 +169,9 @@ impl ServerClient {
         {
             Verification::Verified(claims) => Ok(claims),
             Verification::NeedsServerCheck { claims, .. } => {
+                // Anyone can make a token that lands here; bound what it costs the
+                // Auth server.
+                let _permit = self.auth.inner.user_checks.acquire().await?;
                 self.user_for_token(token).await?;
                 Ok(claims)
             }

@@ -63,12 +63,17 @@ pub(crate) fn create_chunks_sized(key: &str, value: &str, size: usize) -> Vec<(S
 
 /// Joins the value of `key` from a cookie list: a non-empty `key` wins; otherwise
 /// `key.0`, `key.1`, ... up to the first missing or empty chunk. The first cookie
-/// of a duplicated name is the one read. `None` when nothing is found or when more
-/// than `max_chunks` chunks are present (an oversized session is treated as absent).
+/// of a duplicated name is the one read. `None` when nothing is found, when more
+/// than `max_chunks` chunks are present, or when the value is longer than
+/// `max_chunks` full chunks (`max_chunks × MAX_CHUNK_SIZE` bytes): an oversized session
+/// is treated as absent, and nothing is copied or decoded past that size.
 pub fn combine_chunks<'a, I>(key: &str, cookies: I, max_chunks: usize) -> Option<String>
 where
     I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
 {
+    // Every chunk was at most MAX_CHUNK_SIZE long once URI-encoded, and decoding only
+    // shortens it, so no value written by us or by @supabase/ssr is longer than this.
+    let max_len = max_chunks.saturating_mul(MAX_CHUNK_SIZE);
     let find = |name: &str| {
         cookies
             .clone()
@@ -77,7 +82,7 @@ where
             .map(|(_, v)| v)
     };
     if let Some(v) = find(key).filter(|v| !v.is_empty()) {
-        return Some(v.to_owned());
+        return (v.len() <= max_len).then(|| v.to_owned());
     }
     // One pass collects the chunk-like cookies by index, so the work stays linear in
     // the number of cookies whatever indices an attacker sends.
@@ -103,7 +108,12 @@ where
     if present == 0 || present > max_chunks {
         return None;
     }
-    Some(parts[..present].iter().flatten().copied().collect())
+    let parts = &parts[..present];
+    let len = parts.iter().flatten().map(|v| v.len()).sum::<usize>();
+    if len > max_len {
+        return None;
+    }
+    Some(parts.iter().flatten().copied().collect())
 }
 
 #[cfg(test)]
@@ -166,5 +176,27 @@ mod tests {
         let six_ref = six.iter().map(|(a, b)| (a.as_str(), b.as_str()));
         assert_eq!(combine_chunks("K", six_ref.clone(), 5), None);
         assert_eq!(combine_chunks("K", six_ref, 6).as_deref(), Some("xxxxxx"));
+    }
+
+    #[test]
+    fn values_longer_than_the_cap_are_absent() {
+        let cap = 2 * MAX_CHUNK_SIZE;
+        let fits = "a".repeat(cap);
+        let over = "a".repeat(cap + 1);
+        assert_eq!(
+            combine_chunks("K", [("K", fits.as_str())], 2).map(|v| v.len()),
+            Some(cap)
+        );
+        assert_eq!(combine_chunks("K", [("K", over.as_str())], 2), None);
+        let (first, rest) = over.split_at(MAX_CHUNK_SIZE);
+        assert_eq!(
+            combine_chunks("K", [("K.0", first), ("K.1", rest)], 2),
+            None
+        );
+        let (first, rest) = fits.split_at(MAX_CHUNK_SIZE);
+        assert_eq!(
+            combine_chunks("K", [("K.0", first), ("K.1", rest)], 2).map(|v| v.len()),
+            Some(cap)
+        );
     }
 }

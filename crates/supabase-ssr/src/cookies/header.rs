@@ -1,6 +1,7 @@
 //! `Cookie` request headers in, `Set-Cookie` header values out, with the rules of the
 //! `cookie` npm package (1.x) that `@supabase/ssr` uses.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::encode::{decode_cookie_value, encode_uri_component};
@@ -18,12 +19,15 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
     if header.len() < 2 {
         return out;
     }
+    // Names seen so far, so a header of n cookies costs O(n) rather than O(n²): the
+    // header comes from the browser, and its size is the attacker's choice.
+    let mut seen: HashSet<&str> = HashSet::new();
     for pair in header.split(';') {
         let Some((name, value)) = pair.split_once('=') else {
             continue;
         };
         let name = trim_sp_tab(name);
-        if out.iter().any(|c| c.name == name) {
+        if !seen.insert(name) {
             continue;
         }
         let value = trim_sp_tab(value);
@@ -39,8 +43,12 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
 /// Parses several `Cookie` header fields (HTTP/2 may split them) as one header, the way
 /// Node.js joins them (`; `).
 pub fn parse_cookie_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<Cookie> {
-    let joined: Vec<&str> = headers.into_iter().collect();
-    parse_cookie_header(&joined.join("; "))
+    let fields: Vec<&str> = headers.into_iter().collect();
+    match fields.as_slice() {
+        // One field, the usual case: no joined copy.
+        [one] => parse_cookie_header(one),
+        _ => parse_cookie_header(&fields.join("; ")),
+    }
 }
 
 fn trim_sp_tab(s: &str) -> &str {
@@ -139,6 +147,23 @@ mod tests {
                 Cookie::new("c", "3")
             ]
         );
+    }
+
+    #[test]
+    fn many_cookies_and_duplicates_parse_in_linear_time() {
+        // 200,000 distinct names then as many duplicates: quadratic work would take
+        // minutes here.
+        let mut header: String = (0..200_000).map(|i| format!("c{i}=v; ")).collect();
+        header.push_str(
+            &(0..200_000)
+                .map(|i| format!("c{i}=dup; "))
+                .collect::<String>(),
+        );
+        let started = std::time::Instant::now();
+        let cookies = parse_cookie_header(&header);
+        assert_eq!(cookies.len(), 100_000);
+        assert!(cookies.iter().all(|c| c.value == "v"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! An in-memory [`CookieMethods`] for servers without a framework adapter, for tests,
 //! and as the building block of framework adapters.
 
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 use super::header::{cookie_header_value, parse_cookie_headers};
@@ -135,14 +136,80 @@ impl CookieMethods for CookieJar {
 
 /// Applies written cookies to a cookie list as a browser would: a deletion drops every
 /// cookie of that name, a set replaces the first of that name or appends.
+///
+/// A run of deletions is applied in one pass: signing out over n chunk-like cookies
+/// deletes n cookies, and must not cost n passes over them.
 pub(crate) fn apply_writes(cookies: &mut Vec<Cookie>, writes: &[SetCookie]) {
+    let mut deleted: HashSet<&str> = HashSet::new();
     for c in writes {
         if c.options.is_removal() {
-            cookies.retain(|v| v.name != c.name);
-        } else if let Some(existing) = cookies.iter_mut().find(|v| v.name == c.name) {
+            deleted.insert(c.name.as_str());
+            continue;
+        }
+        if !deleted.is_empty() {
+            cookies.retain(|v| !deleted.contains(v.name.as_str()));
+            deleted.clear();
+        }
+        if let Some(existing) = cookies.iter_mut().find(|v| v.name == c.name) {
             existing.value.clone_from(&c.value);
         } else {
             cookies.push(Cookie::new(c.name.clone(), c.value.clone()));
         }
+    }
+    if !deleted.is_empty() {
+        cookies.retain(|v| !deleted.contains(v.name.as_str()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cookies::CookieConfig;
+
+    fn set(name: &str, value: &str) -> SetCookie {
+        SetCookie {
+            name: name.into(),
+            value: value.into(),
+            options: CookieConfig::default().set_options(),
+        }
+    }
+
+    fn delete(name: &str) -> SetCookie {
+        SetCookie {
+            name: name.into(),
+            value: String::new(),
+            options: CookieConfig::default().remove_options(),
+        }
+    }
+
+    #[test]
+    fn writes_apply_in_order() {
+        let mut cookies = vec![
+            Cookie::new("a", "1"),
+            Cookie::new("b", "2"),
+            Cookie::new("a", "3"),
+        ];
+        apply_writes(
+            &mut cookies,
+            &[delete("a"), set("a", "new"), delete("b"), set("c", "4")],
+        );
+        assert_eq!(
+            cookies,
+            vec![Cookie::new("a", "new"), Cookie::new("c", "4")]
+        );
+        apply_writes(&mut cookies, &[set("a", "x"), delete("a")]);
+        assert_eq!(cookies, vec![Cookie::new("c", "4")]);
+    }
+
+    #[test]
+    fn many_deletions_take_one_pass() {
+        let mut cookies: Vec<Cookie> = (0..100_000)
+            .map(|i| Cookie::new(format!("k.{i}"), "x"))
+            .collect();
+        let writes: Vec<SetCookie> = (0..100_000).map(|i| delete(&format!("k.{i}"))).collect();
+        let started = std::time::Instant::now();
+        apply_writes(&mut cookies, &writes);
+        assert!(cookies.is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }

@@ -1,6 +1,8 @@
 //! The write plan: the one list handed to `set_all` when stored items change, as
 //! `@supabase/ssr`'s `applyServerStorage` builds it.
 
+use std::collections::{HashMap, HashSet};
+
 use super::chunk::{create_chunks, is_chunk_like};
 use super::{Cookie, CookieConfig, SetCookie};
 
@@ -32,32 +34,29 @@ pub fn plan_writes(
                 .filter(|n| is_chunk_like(n, key)),
         );
     }
+    // The cookie list comes from the browser, so every lookup below is hashed: the
+    // plan costs O(cookies + chunks), however many chunk-like cookies are sent.
     let mut chunks: Vec<(String, String)> = Vec::new();
     for (key, value) in sets {
         let encoded = config.encode_value(value);
         let new_chunks = create_chunks(key, &encoded);
-        let mut stale: Vec<&str> = Vec::new();
+        let new_names: HashSet<&str> = new_chunks.iter().map(|(n, _)| n.as_str()).collect();
+        let mut stale: HashSet<&str> = HashSet::new();
         for c in current {
             let n = c.name.as_str();
-            if is_chunk_like(n, key)
-                && !stale.contains(&n)
-                && !new_chunks.iter().any(|(name, _)| name == n)
-            {
-                stale.push(n);
+            if is_chunk_like(n, key) && !new_names.contains(n) && stale.insert(n) {
+                remove_names.push(n);
             }
         }
-        remove_names.extend(stale);
         chunks.extend(new_chunks);
     }
     // `@supabase/ssr` looks values up in a Map built from the cookie list, where the
     // last of a duplicated name wins.
-    let current_value = |name: &str| {
-        current
-            .iter()
-            .rev()
-            .find(|c| c.name == name)
-            .map(|c| c.value.as_str())
-    };
+    let values: HashMap<&str, &str> = current
+        .iter()
+        .map(|c| (c.name.as_str(), c.value.as_str()))
+        .collect();
+    let current_value = |name: &str| values.get(name).copied();
     let removals: Vec<&str> = remove_names
         .into_iter()
         .filter(|n| current_value(n).is_some())
@@ -132,6 +131,23 @@ mod tests {
         let current = vec![Cookie::new("K", to_base64_value(value))];
         assert!(plan_writes(&current, &[("K", value)], &[], &CookieConfig::default()).is_empty());
         assert!(plan_writes(&[], &[], &["K"], &CookieConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn many_chunk_like_cookies_are_planned_in_linear_time() {
+        let mut current: Vec<Cookie> = (0..100_000)
+            .map(|i| Cookie::new(format!("K.{i}"), "x"))
+            .collect();
+        current.push(Cookie::new("K", "old"));
+        let started = std::time::Instant::now();
+        let plan = plan_writes(&current, &[("K", "{}")], &[], &CookieConfig::default());
+        // K.0 .. K.99999 are stale; K itself is overwritten.
+        assert_eq!(plan.len(), 100_001);
+        assert!(plan[..100_000].iter().all(|c| c.options.is_removal()));
+        assert_eq!(plan[100_000].name, "K");
+        let removal = plan_writes(&current, &[], &["K"], &CookieConfig::default());
+        assert_eq!(removal.len(), 100_001);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

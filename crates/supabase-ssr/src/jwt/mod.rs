@@ -11,7 +11,8 @@
 //! Beyond auth-js: issuer and audience are checked by default ([`JwtConfig`]), an unknown
 //! `kid` causes at most one JWKS fetch per cooldown for the whole process, concurrent
 //! callers share one fetch, and cached keys keep working for a while when the JWKS
-//! endpoint is down.
+//! endpoint is down. A verified-token cache answers for tokens seen before without a
+//! signature check.
 
 mod claims;
 mod error;
@@ -19,6 +20,7 @@ mod error;
 mod decode;
 mod jwk;
 mod jwks;
+mod token_cache;
 mod verify;
 
 #[cfg(test)]
@@ -53,6 +55,12 @@ pub struct JwtConfig {
     /// When refetching fails, keys from the last successful fetch keep verifying until this
     /// long after that fetch. Default 1 hour.
     pub stale_max: Duration,
+    /// How many verified tokens are remembered, so a token seen again is accepted without
+    /// a signature check (its `exp`/`nbf` and the JWKS are still checked on every use).
+    /// 0 turns the cache off. Default 10,000 (about 2 KB each for typical tokens).
+    pub verified_token_cache_entries: usize,
+    /// The longest a verified token is remembered, whatever its `exp`. Default 1 hour.
+    pub verified_token_cache_max_age: Duration,
 }
 
 impl JwtConfig {
@@ -66,6 +74,8 @@ impl JwtConfig {
             jwks_ttl: Duration::from_secs(10 * 60),
             unknown_kid_cooldown: Duration::from_secs(30),
             stale_max: Duration::from_secs(60 * 60),
+            verified_token_cache_entries: token_cache::DEFAULT_MAX_ENTRIES,
+            verified_token_cache_max_age: token_cache::DEFAULT_MAX_AGE,
         }
     }
 }

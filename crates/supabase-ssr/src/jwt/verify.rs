@@ -10,6 +10,7 @@ use crate::clock::SharedClock;
 use super::decode::{DecodedToken, HeaderAlg, decode};
 use super::jwk::VerifyKey;
 use super::jwks::{JwksCache, JwksSource, JwksTimings, KeyLookup};
+use super::token_cache::{Hit, TokenCache};
 use super::{Claims, JwtConfig, JwtError};
 
 /// The outcome of a local verification that did not reject the token.
@@ -72,6 +73,11 @@ pub(crate) struct JwtVerifier {
     leeway_secs: i64,
     clock: SharedClock,
     jwks: JwksCache,
+    /// Verified-token cache (`token_cache.rs`); `None` when turned off.
+    tokens: Option<TokenCache>,
+    /// Signature checks made, so tests can tell a cache hit from a verification.
+    #[cfg(test)]
+    signature_checks: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -81,6 +87,7 @@ impl std::fmt::Debug for JwtVerifier {
             .field("audience", &self.audience)
             .field("leeway_secs", &self.leeway_secs)
             .field("jwks", &self.jwks)
+            .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +118,14 @@ impl JwtVerifier {
             leeway_secs: i64::try_from(config.leeway_secs).unwrap_or(i64::MAX),
             jwks: JwksCache::new(source, Arc::clone(&clock), timings),
             clock,
+            tokens: (config.verified_token_cache_entries > 0).then(|| {
+                TokenCache::new(
+                    config.verified_token_cache_entries,
+                    config.verified_token_cache_max_age,
+                )
+            }),
+            #[cfg(test)]
+            signature_checks: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -128,17 +143,29 @@ impl JwtVerifier {
     /// [`Verification::NeedsServerCheck`]; otherwise the signature must verify with the
     /// JWKS key, whose algorithm must equal the header's. Last, `iss`, `aud` and `sub` are
     /// checked, on both outcomes.
+    ///
+    /// Before all that, a token that verified before (byte for byte) is answered from the
+    /// verified-token cache, after its `exp`/`nbf` and the JWKS are checked again.
     pub(crate) async fn verify(&self, token: &str) -> Result<Verification, JwtError> {
+        if let Some(claims) = self.cached(token).await? {
+            return Ok(Verification::Verified(claims));
+        }
         let decoded = decode(token)?;
         if decoded.alg == HeaderAlg::None {
             return Err(JwtError::AlgNone);
         }
         self.check_times(&decoded.claims)?;
+        // Read before the lookup: a cached entry must never claim a key set newer than
+        // the one its signature was checked against.
+        let generation_before = self.jwks.generation();
         let fallback = match (decoded.alg, decoded.kid.as_deref()) {
             (HeaderAlg::Hmac, _) => Some(FallbackReason::SymmetricAlgorithm),
             (_, None) => Some(FallbackReason::MissingKid),
             (_, Some(kid)) => match self.jwks.lookup(kid).await {
                 KeyLookup::Key(key) => {
+                    #[cfg(test)]
+                    self.signature_checks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     check_signature(&decoded, &key)?;
                     None
                 }
@@ -150,9 +177,67 @@ impl JwtVerifier {
         self.check_claims(&decoded.claims)?;
         let claims = decoded.claims;
         Ok(match fallback {
-            None => Verification::Verified(claims),
+            None => {
+                if let (Some(cache), Some(kid)) = (&self.tokens, decoded.kid.as_deref()) {
+                    // Generation 0 has no keys, so a key found when it was 0 came from a
+                    // later set: from set 1 if that is where the count stands now. In any
+                    // other change during the lookup, the older generation is kept and the
+                    // next use verifies once more.
+                    let generation = match (generation_before, self.jwks.generation()) {
+                        (0, 1) => 1,
+                        (before, _) => before,
+                    };
+                    let now = self.clock.now_millis();
+                    cache.insert(token, kid, claims.clone(), generation, now);
+                }
+                Verification::Verified(claims)
+            }
             Some(reason) => Verification::NeedsServerCheck { claims, reason },
         })
+    }
+
+    /// The verified-token cache's answer for `token`: `Ok(Some)` on a hit that passes
+    /// the same time and key checks a full verification would make, `Ok(None)` when the
+    /// token has to be verified, an error when its cached claims are expired.
+    async fn cached(&self, token: &str) -> Result<Option<Claims>, JwtError> {
+        let Some(cache) = &self.tokens else {
+            return Ok(None);
+        };
+        let Some(Hit {
+            claims,
+            kid,
+            generation,
+        }) = cache.get(token, self.clock.now_millis())
+        else {
+            return Ok(None);
+        };
+        if let Err(error) = self.check_times(&claims) {
+            cache.remove(token);
+            return Err(error);
+        }
+        // The lookup a full verification would make (TTL refetch, stale limit,
+        // outage), then the key set must still be the one the signature was checked
+        // against; otherwise verify again, once, against what is published now.
+        let still_published = matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
+            && self.jwks.generation() == generation;
+        if !still_published {
+            cache.remove(token);
+            return Ok(None);
+        }
+        Ok(Some(Arc::unwrap_or_clone(claims)))
+    }
+
+    #[cfg(test)]
+    /// The verified-token cache, if on.
+    pub(crate) fn token_cache(&self) -> Option<&TokenCache> {
+        self.tokens.as_ref()
+    }
+
+    #[cfg(test)]
+    /// How many signatures were checked so far.
+    pub(crate) fn signature_checks(&self) -> usize {
+        self.signature_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `exp` and `nbf` against the clock. Also what a cached verification must re-check.

@@ -4,7 +4,10 @@
 //! order preserved); the hot path reads only the tokens and `expires_at` out of it,
 //! skipping the user object without building it.
 
+mod cache;
 mod js_json;
+
+pub(crate) use cache::{DEFAULT_MAX_ENTRIES as SESSION_CACHE_ENTRIES, SessionCache};
 
 pub(crate) use js_json::array_index;
 
@@ -45,13 +48,17 @@ pub(crate) enum Stored {
     Valid(UnverifiedSession),
     /// JSON, but not a session (auth-js deletes such cookies).
     Invalid,
+    /// Not JSON at all: treated as absent and left in place, as auth-js does.
+    Unreadable,
 }
 
 impl UnverifiedSession {
     /// Reads a stored session (the decoded cookie value).
     pub(crate) fn from_stored_json(json: &str) -> Stored {
-        let Ok(fields) = serde_json::from_str::<StoredFields<'_>>(json) else {
-            return Stored::Invalid;
+        let fields = match serde_json::from_str::<StoredFields<'_>>(json) {
+            Ok(fields) => fields,
+            Err(e) if e.is_data() => return Stored::Invalid,
+            Err(_) => return Stored::Unreadable,
         };
         match (fields.access_token, fields.refresh_token, fields.expires_at) {
             (Some(at), Some(rt), Some(exp)) if exp.is_finite() => {
@@ -89,7 +96,7 @@ impl UnverifiedSession {
         let json = js_json::stringify(&Value::Object(body));
         match Self::from_stored_json(&json) {
             Stored::Valid(s) => Some(s),
-            Stored::Invalid => None,
+            Stored::Invalid | Stored::Unreadable => None,
         }
     }
 
@@ -279,6 +286,15 @@ mod tests {
         assert!(matches!(
             UnverifiedSession::from_stored_json("\"just a string\""),
             Stored::Invalid
+        ));
+        // Not JSON: absent, and left alone (auth-js's getItemAsync gives null).
+        assert!(matches!(
+            UnverifiedSession::from_stored_json("{\"access_token\":"),
+            Stored::Unreadable
+        ));
+        assert!(matches!(
+            UnverifiedSession::from_stored_json("{} x"),
+            Stored::Unreadable
         ));
         assert!(matches!(
             UnverifiedSession::from_stored_json(

@@ -1,0 +1,205 @@
+//! `bench instr WHAT ITERATIONS`: a fixed loop for `valgrind --tool=callgrind`, whose
+//! instruction counts do not depend on what else the shared machine is doing.
+//!
+//! ```text
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured_loop*' \
+//!     target/release/bench instr hit 2000
+//! ```
+//!
+//! Only `measured_loop` is counted (not the emulator start or the sign-in); divide the
+//! total by ITERATIONS. WHAT is one of:
+//! - `read`: the session read from a `Cookie` header (`get_session`, no refresh);
+//! - `hit`: `get_claims()` with a verified-token cache hit (cookie read included);
+//! - `miss`: `get_claims()` with the cache off (a signature check every time);
+//! - `sig`: the ES256 signature check alone (aws-lc, key parsed once);
+//! - `plain`: one request through the plain axum router, in process (no sockets);
+//! - `proxy`: one request through the same router behind `SupabaseLayer`, in process.
+
+use std::hint::black_box;
+
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use supabase_auth_emulator::EmulatorConfig;
+use supabase_ssr::SupabaseAuth;
+use supabase_ssr::cookies::CookieJar;
+use tower::ServiceExt as _;
+
+use crate::common::signed_in_cookie;
+use crate::servers;
+
+struct Setup {
+    cached: SupabaseAuth,
+    uncached: SupabaseAuth,
+    cookie: String,
+    key: ParsedPublicKey,
+    signing_input: String,
+    signature: Vec<u8>,
+    plain: axum::Router,
+    proxy: axum::Router,
+}
+
+#[derive(Clone, Copy)]
+enum What {
+    Read,
+    Hit,
+    Miss,
+    Sig,
+    Plain,
+    Proxy,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let (what, iterations) = match args {
+        [what, n] => (
+            match what.as_str() {
+                "read" => What::Read,
+                "hit" => What::Hit,
+                "miss" => What::Miss,
+                "sig" => What::Sig,
+                "plain" => What::Plain,
+                "proxy" => What::Proxy,
+                other => return Err(format!("unknown measure {other}")),
+            },
+            n.parse::<u64>().map_err(|e| e.to_string())?,
+        ),
+        _ => return Err("usage: bench instr read|hit|miss|sig|plain|proxy ITERATIONS".into()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let emulator = runtime
+        .block_on(EmulatorConfig::default().start())
+        .map_err(|e| e.to_string())?;
+    let setup = runtime.block_on(async {
+        let cookie = signed_in_cookie(&emulator).await?;
+        let build = |cache: bool| {
+            let b = SupabaseAuth::builder(emulator.url(), emulator.publishable_key());
+            let b = if cache {
+                b
+            } else {
+                b.disable_verified_token_cache()
+            };
+            b.build().map_err(|e| e.to_string())
+        };
+        let (cached, uncached) = (build(true)?, build(false)?);
+        let mut token = String::new();
+        for auth in [&cached, &uncached] {
+            let client = auth.server_client(CookieJar::from_cookie_header(&cookie));
+            client.get_claims().await.map_err(|e| e.to_string())?;
+            token = client
+                .get_session()
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|s| s.access_token().to_owned())
+                .unwrap_or_default();
+        }
+        let jwk = emulator.jwks()["keys"][0].clone();
+        let coordinate = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(jwk[name].as_str().unwrap_or_default())
+                .unwrap_or_default()
+        };
+        let mut point = vec![4u8];
+        point.extend(coordinate("x"));
+        point.extend(coordinate("y"));
+        let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+            .map_err(|_| "bad emulator key".to_owned())?;
+        let (signing_input, signature) = token.rsplit_once('.').ok_or("not a JWT")?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|e| e.to_string())?;
+        let proxy = servers::proxy(cached.clone());
+        // Warm the proxy's path once (its JWKS cache is the one of `cached`).
+        let status = proxy
+            .clone()
+            .oneshot(request(&cookie)?)
+            .await
+            .map_err(|e| e.to_string())?
+            .status();
+        if status != 200 {
+            return Err(format!("the proxy answered {status}"));
+        }
+        Ok::<_, String>(Setup {
+            plain: servers::plain(),
+            proxy,
+            cached,
+            uncached,
+            cookie,
+            key,
+            signing_input: signing_input.to_owned(),
+            signature,
+        })
+    })?;
+    let failures = measured_loop(&runtime, &setup, what, iterations);
+    if failures > 0 {
+        return Err(format!("{failures} iterations failed"));
+    }
+    println!("instr: {iterations} iterations done");
+    Ok(())
+}
+
+/// The only code callgrind counts (`--toggle-collect='*measured_loop*'`).
+#[inline(never)]
+fn measured_loop(
+    runtime: &tokio::runtime::Runtime,
+    setup: &Setup,
+    what: What,
+    iterations: u64,
+) -> u64 {
+    runtime.block_on(async {
+        let mut failures = 0;
+        for _ in 0..iterations {
+            let ok = match what {
+                What::Read => {
+                    let jar = CookieJar::from_cookie_header(black_box(&setup.cookie));
+                    let session = setup.cached.server_client(jar).get_session().await;
+                    black_box(session).is_ok_and(|s| s.is_some())
+                }
+                What::Hit | What::Miss => {
+                    let auth = match what {
+                        What::Hit => &setup.cached,
+                        _ => &setup.uncached,
+                    };
+                    let jar = CookieJar::from_cookie_header(black_box(&setup.cookie));
+                    let claims = auth.server_client(jar).get_claims().await;
+                    black_box(claims).is_ok_and(|c| c.is_some())
+                }
+                What::Plain | What::Proxy => {
+                    let router = match what {
+                        What::Plain => &setup.plain,
+                        _ => &setup.proxy,
+                    };
+                    match request(black_box(&setup.cookie)) {
+                        Ok(req) => router
+                            .clone()
+                            .oneshot(req)
+                            .await
+                            .is_ok_and(|r| black_box(r).status() == 200),
+                        Err(_) => false,
+                    }
+                }
+                What::Sig => setup
+                    .key
+                    .verify_sig(
+                        black_box(setup.signing_input.as_bytes()),
+                        black_box(&setup.signature),
+                    )
+                    .is_ok(),
+            };
+            failures += u64::from(!ok);
+        }
+        failures
+    })
+}
+
+/// `GET /` with the session cookie, as a browser sends it.
+fn request(cookie: &str) -> Result<axum::http::Request<axum::body::Body>, String> {
+    axum::http::Request::get("/")
+        .header("host", "127.0.0.1")
+        .header("cookie", cookie)
+        .body(axum::body::Body::empty())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,157 @@
+//! Benchmarks of supabase-ssr that need more than criterion: HTTP load through the axum
+//! proxy against a plain route and the official JS stack, a refresh storm, and resident
+//! memory under a stream of distinct tokens.
+//!
+//! ```text
+//! cargo run --release -p bench -- http|storm|memory|all [--quick]
+//! ```
+//!
+//! Everything listens on 127.0.0.1 only, every run is bounded in time, and every process
+//! started here is stopped here. See BENCHMARKS.md for the figures and how to read them.
+
+mod common;
+mod http;
+mod instr;
+mod memory;
+mod servers;
+mod storm;
+mod wrk;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+bench: supabase-ssr benchmarks (loopback only, bounded in time)
+
+USAGE:
+    cargo run --release -p bench -- <COMMAND> [--quick]
+
+COMMANDS:
+    http     wrk against a plain axum route, the same route behind SupabaseLayer with a
+             valid session cookie, and the official JS proxy (node:http + @supabase/ssr
+             createServerClient + getClaims); prints requests/s, p50, p99 and the ratios
+    storm    100 and 1,000 parallel requests holding one expired session: refresh
+             requests reaching the Auth emulator, failures, time to serve all
+    memory   resident size while 1,000,000 distinct valid tokens are verified
+    all      the three above, in turn
+
+OPTIONS:
+    --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
+    -h, --help
+
+http also takes --duration SECS (default 10), --connections N (default 32) and
+--rounds N (default 3; the median round is reported); memory takes --tokens N.
+`bench instr read|hit|miss|sig N` is a fixed loop for valgrind --tool=callgrind.";
+
+/// Options shared by the subcommands.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) quick: bool,
+    pub(crate) duration_secs: Option<u64>,
+    pub(crate) connections: Option<u32>,
+    pub(crate) rounds: Option<usize>,
+    pub(crate) tokens: Option<u64>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        quick: false,
+        duration_secs: None,
+        connections: None,
+        rounds: None,
+        tokens: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| -> Result<u64, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--duration" => options.duration_secs = Some(value("--duration")?),
+            "--connections" => {
+                options.connections =
+                    Some(u32::try_from(value("--connections")?).map_err(|e| e.to_string())?);
+            }
+            "--rounds" => {
+                options.rounds =
+                    Some(usize::try_from(value("--rounds")?).map_err(|e| e.to_string())?);
+            }
+            "--tokens" => options.tokens = Some(value("--tokens")?),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if command == "serve" {
+        // A server child of `http`, pinned to its own core by the parent.
+        return match servers::serve_child(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench serve: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if command == "instr" {
+        // A fixed loop for callgrind (see instr.rs).
+        return match instr::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench instr: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if command == "-h" || command == "--help" {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse(&args[1..]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        println!("{}", common::machine_line());
+        match command.as_str() {
+            "http" => http::run(&options).await,
+            "storm" => storm::run(&options).await,
+            "memory" => memory::run(&options).await,
+            "all" => {
+                http::run(&options).await?;
+                storm::run(&options).await?;
+                memory::run(&options).await
+            }
+            other => Err(format!("unknown command {other}\n\n{USAGE}")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Decoded sessions by cookie value: a browser sends the same session cookies with every
+//! request until the next refresh, and decoding them (base64 of a few kilobytes, then
+//! JSON) is most of what reading a session costs. Reading is a pure function of those
+//! bytes, so its result is kept per process, keyed by the exact combined cookie value.
+//!
+//! Only valid sessions are kept; nothing about trust changes (the session is as
+//! unverified as before, and every refresh and verification decision is made again on
+//! each request). Bounded: at most `max_entries` values; a full cache overwrites its
+//! oldest entry, so memory stays flat under any stream of distinct cookies.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Mutex, PoisonError};
+
+use super::UnverifiedSession;
+
+/// Default number of entries: each holds the cookie value and the session (about 5 KB
+/// for a typical session), so this is about 20 MB when full.
+pub(crate) const DEFAULT_MAX_ENTRIES: usize = 4096;
+
+pub(crate) struct SessionCache {
+    max_entries: usize,
+    hasher: std::hash::RandomState,
+    ring: Mutex<Ring>,
+}
+
+#[derive(Default)]
+struct Ring {
+    index: HashMap<u64, usize>,
+    slots: Vec<(u64, Box<str>, UnverifiedSession)>,
+    next: usize,
+}
+
+impl SessionCache {
+    /// `None` for `max_entries == 0`: the cache is off.
+    pub(crate) fn new(max_entries: usize) -> Option<Self> {
+        (max_entries > 0).then(|| Self {
+            max_entries,
+            hasher: std::hash::RandomState::new(),
+            ring: Mutex::new(Ring::default()),
+        })
+    }
+
+    /// Hashes the first kilobyte, the last 256 bytes and the length: cookies of two
+    /// sessions already differ there (the access token's claims and signature come
+    /// first), and a full hash would cost more than the rest of a cache hit. Values that
+    /// share a hash only compete for a slot; a hit compares every byte.
+    fn hash(&self, combined: &str) -> u64 {
+        let bytes = combined.as_bytes();
+        let head = &bytes[..bytes.len().min(1024)];
+        let tail = &bytes[bytes.len().saturating_sub(256)..];
+        let mut h = self.hasher.build_hasher();
+        h.write(head);
+        h.write(tail);
+        h.write_usize(bytes.len());
+        h.finish()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        // Index and slots change together with nothing in between that can panic.
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session read from exactly this combined cookie value before.
+    pub(crate) fn get(&self, combined: &str) -> Option<UnverifiedSession> {
+        let hash = self.hash(combined);
+        let ring = self.lock();
+        let slot = *ring.index.get(&hash)?;
+        let (_, value, session) = ring.slots.get(slot)?;
+        (**value == *combined).then(|| session.clone())
+    }
+
+    /// Remembers the session read from `combined`.
+    pub(crate) fn insert(&self, combined: &str, session: UnverifiedSession) {
+        let hash = self.hash(combined);
+        let entry = (hash, Box::from(combined), session);
+        let mut ring = self.lock();
+        if let Some(&slot) = ring.index.get(&hash) {
+            ring.slots[slot] = entry;
+            return;
+        }
+        if ring.slots.len() < self.max_entries {
+            ring.slots.push(entry);
+            let slot = ring.slots.len() - 1;
+            ring.index.insert(hash, slot);
+        } else {
+            let slot = ring.next;
+            ring.next = (slot + 1) % self.max_entries;
+            let old_hash = ring.slots[slot].0;
+            ring.index.remove(&old_hash);
+            ring.slots[slot] = entry;
+            ring.index.insert(hash, slot);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().index.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::session::Stored;
+
+    fn session(rt: &str) -> UnverifiedSession {
+        let json = format!(r#"{{"access_token":"a","refresh_token":"{rt}","expires_at":1}}"#);
+        match UnverifiedSession::from_stored_json(&json) {
+            Stored::Valid(s) => s,
+            _ => panic!("valid"),
+        }
+    }
+
+    #[test]
+    fn hits_only_the_exact_value_and_stays_bounded() {
+        let cache = SessionCache::new(3).unwrap();
+        assert!(cache.get("v0").is_none());
+        for i in 0..10 {
+            cache.insert(&format!("v{i}"), session(&format!("r{i}")));
+        }
+        assert_eq!(cache.len(), 3);
+        assert!(
+            cache.get("v6").is_none(),
+            "the oldest entries were overwritten"
+        );
+        assert_eq!(cache.get("v9").unwrap().refresh_token(), "r9");
+        assert_eq!(cache.get("v7").unwrap().refresh_token(), "r7");
+        assert!(cache.get("v9 ").is_none());
+        cache.insert("v9", session("again"));
+        assert_eq!(cache.get("v9").unwrap().refresh_token(), "again");
+        assert_eq!(cache.len(), 3);
+        assert!(SessionCache::new(0).is_none());
+    }
+}
