@@ -29,3 +29,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+step "Benchmarks, compiled and each run once with a tiny budget (figures: BENCHMARKS.md)"
+bash scripts/bench-smoke.sh

@@ -1,6 +1,8 @@
 //! The two header edits of the proxy: the request's `Cookie` header after the layer's
 //! writes, and the response's `Set-Cookie` and cache headers.
 
+use std::collections::HashMap;
+
 use http::header::{COOKIE, HeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use supabase_ssr::cookies::{CACHE_HEADERS, CookieJar, SetCookie, encode_uri_component};
@@ -30,29 +32,42 @@ pub(crate) fn rewrite_request_cookies<'a>(
     headers: &mut HeaderMap,
     writes: impl IntoIterator<Item = &'a SetCookie>,
 ) {
-    let mut pairs: Vec<Vec<u8>> = headers
+    let mut pairs: Vec<Option<Vec<u8>>> = headers
         .get_all(COOKIE)
         .iter()
         .flat_map(|field| field.as_bytes().split(|b| *b == b';'))
         .map(trim_sp_tab)
         .filter(|pair| !pair.is_empty())
-        .map(<[u8]>::to_vec)
+        .map(|pair| Some(pair.to_vec()))
         .collect();
+    // Positions of each name, so every write is O(1) however many cookies were sent.
+    let mut positions: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        if let Some(name) = pair.as_deref().and_then(pair_name) {
+            positions.entry(name.to_vec()).or_default().push(i);
+        }
+    }
     for write in writes {
         let name = write.name.as_bytes();
         if write.options.is_removal() {
-            pairs.retain(|pair| pair_name(pair) != Some(name));
+            for i in positions.remove(name).unwrap_or_default() {
+                pairs[i] = None;
+            }
             continue;
         }
         let mut pair = Vec::with_capacity(name.len() + 1 + write.value.len());
         pair.extend_from_slice(name);
         pair.push(b'=');
         pair.extend_from_slice(encode_uri_component(&write.value).as_bytes());
-        match pairs.iter_mut().find(|p| pair_name(p) == Some(name)) {
-            Some(existing) => *existing = pair,
-            None => pairs.push(pair),
+        match positions.get(name).and_then(|at| at.first()) {
+            Some(&first) => pairs[first] = Some(pair),
+            None => {
+                positions.insert(name.to_vec(), vec![pairs.len()]);
+                pairs.push(Some(pair));
+            }
         }
     }
+    let pairs: Vec<Vec<u8>> = pairs.into_iter().flatten().collect();
     if pairs.is_empty() {
         headers.remove(COOKIE);
         return;
@@ -115,27 +130,23 @@ pub(crate) fn write_response_headers(jar: &CookieJar, headers: &mut HeaderMap) {
 /// and ends that cookie on the same line, so leaving it out changes nothing the browser
 /// ends up with. Otherwise the whole group is appended in order.
 pub(crate) fn append_set_cookies(headers: &mut HeaderMap, lines: &[String]) {
-    let existing: Vec<(CookieKey, &[u8])> = headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| (CookieKey::of(v.as_bytes()), v.as_bytes()))
-        .collect();
-    let mut skip: Vec<(CookieKey, bool)> = Vec::new();
-    for line in lines {
-        let key = CookieKey::of(line.as_bytes());
-        if skip.iter().any(|(k, _)| *k == key) {
-            continue;
-        }
-        let ours: Vec<&[u8]> = lines
-            .iter()
-            .map(String::as_bytes)
-            .filter(|l| CookieKey::of(l) == key)
-            .collect();
-        let mut theirs: Vec<&[u8]> = existing
-            .iter()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, l)| *l)
-            .collect();
+    // Lines grouped per cookie, in hash maps: linear in the number of lines, however many
+    // cookies a request made the client delete.
+    let mut theirs: HashMap<CookieKey, Vec<&[u8]>> = HashMap::new();
+    for v in headers.get_all(SET_COOKIE) {
+        theirs
+            .entry(CookieKey::of(v.as_bytes()))
+            .or_default()
+            .push(v.as_bytes());
+    }
+    let keys: Vec<CookieKey> = lines.iter().map(|l| CookieKey::of(l.as_bytes())).collect();
+    let mut ours: HashMap<&CookieKey, Vec<&[u8]>> = HashMap::new();
+    for (key, line) in keys.iter().zip(lines) {
+        ours.entry(key).or_default().push(line.as_bytes());
+    }
+    let mut skip: HashMap<&CookieKey, bool> = HashMap::new();
+    for (key, ours) in &ours {
+        let mut theirs = theirs.get(*key).cloned().unwrap_or_default();
         let same_last = theirs.last().is_some() && theirs.last() == ours.last();
         let all_present = ours
             .iter()
@@ -146,14 +157,13 @@ pub(crate) fn append_set_cookies(headers: &mut HeaderMap, lines: &[String]) {
                 }
                 None => false,
             });
-        skip.push((key, same_last && all_present));
+        skip.insert(*key, same_last && all_present);
     }
     let owned: Vec<HeaderValue> = lines
         .iter()
-        .filter(|line| {
-            let key = CookieKey::of(line.as_bytes());
-            !skip.iter().any(|(k, s)| *k == key && *s)
-        })
+        .zip(&keys)
+        .filter(|(_, key)| !skip.get(key).copied().unwrap_or(false))
+        .map(|(line, _)| line)
         .filter_map(|line| match HeaderValue::from_bytes(line.as_bytes()) {
             Ok(value) => Some(value),
             Err(_) => {
@@ -173,7 +183,7 @@ pub(crate) fn append_set_cookies(headers: &mut HeaderMap, lines: &[String]) {
 
 /// What a browser keys a cookie by: its name, `Domain` (lowercase, leading dot dropped)
 /// and `Path`.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct CookieKey {
     name: Vec<u8>,
     domain: Option<Vec<u8>>,

@@ -318,8 +318,6 @@ async fn ten_thousand_chunk_like_cookies_cost_linear_time() {
 }
 
 #[tokio::test]
-#[ignore = "takes minutes: the layer's Set-Cookie and Cookie rewrites are quadratic in the \
-            number of cookies written (crates/supabase-ssr-axum/src/headers.rs); see RELIABILITY.md"]
 async fn a_non_session_beside_ten_thousand_chunks_is_deleted_with_all_of_them() {
     let emu = emulator().await;
     let app = app(SupabaseLayer::new(auth(&emu)));

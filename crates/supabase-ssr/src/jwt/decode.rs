@@ -1,6 +1,9 @@
 //! Splitting and decoding a compact JWS the way auth-js's `decodeJWT` does. Nothing here
 //! checks a signature or a claim.
 
+use std::borrow::Cow;
+
+use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
@@ -13,6 +16,18 @@ use super::claims::{Claims, Key};
 /// Longest token we look at. Supabase access tokens are well under 4 KiB even with large
 /// metadata; anything longer is refused before any decoding work.
 pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+const THREE_PARTS: JwtError = JwtError::Malformed("not three dot-separated parts");
+const NOT_BASE64URL: JwtError = JwtError::Malformed("part is not unpadded base64url");
+const HEADER_NOT_OBJECT: JwtError = JwtError::Malformed("header is not a valid JSON object");
+const PAYLOAD_NOT_CLAIMS: JwtError = JwtError::Malformed("payload is not a valid claims object");
+
+/// Signatures up to this size (RSA-4096; ES256 and EdDSA take 64 bytes) are decoded on
+/// the stack; longer ones are decoded again onto the heap, so the outcome is the same.
+const INLINE_SIGNATURE_LEN: usize = 512;
+/// Headers and payloads up to this size are decoded on the stack. Supabase headers take
+/// about 60 bytes and payloads 600 to 900; larger custom claims go to the heap.
+const INLINE_JSON_LEN: usize = 2048;
 
 /// The header's `alg`, sorted into the cases verification treats differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +64,39 @@ pub(crate) struct DecodedToken<'t> {
     pub(crate) claims: Claims,
     /// `<header>.<payload>` exactly as received: the bytes the signature covers.
     pub(crate) signing_input: &'t str,
-    pub(crate) signature: Vec<u8>,
+    pub(crate) signature: Signature,
+}
+
+/// The decoded signature bytes (read them through `Deref<Target = [u8]>`). Decoded once,
+/// without a heap allocation unless the signature is longer than RSA-4096's.
+// The large variant is the one nearly every token takes; being large is its point.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Signature {
+    Inline {
+        bytes: [u8; INLINE_SIGNATURE_LEN],
+        len: usize,
+    },
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for Signature {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            // `len` is what `decode_slice` wrote into `bytes`, so `get` always succeeds.
+            Self::Inline { bytes, len } => bytes.get(..*len).unwrap_or_default(),
+            Self::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signature")
+            .field("len", &self.len())
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -69,20 +116,41 @@ pub(crate) fn decode(token: &str) -> Result<DecodedToken<'_>, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed("token too long"));
     }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed("not three dot-separated parts"));
+    // The last dot, then the first: whether the payload between them holds another dot is
+    // left to its base64url decoding, which rejects '.', so the payload (most of the
+    // token) is scanned once rather than twice.
+    let Some((signing_input, signature_b64)) = token.rsplit_once('.') else {
+        return Err(THREE_PARTS);
     };
+    let Some((header_b64, payload_b64)) = signing_input.split_once('.') else {
+        return Err(THREE_PARTS);
+    };
+    decode_parts(signing_input, header_b64, payload_b64, signature_b64).map_err(|error| {
+        // A payload that decoded held no '.'. Otherwise, with more than three parts, the
+        // answer is the one a split before any decoding gives.
+        if payload_b64.contains('.') {
+            THREE_PARTS
+        } else {
+            error
+        }
+    })
+}
 
-    let header_json = b64(header_b64)?;
+/// The three parts, in auth-js's order: header, then payload, then signature.
+fn decode_parts<'t>(
+    signing_input: &'t str,
+    header_b64: &str,
+    payload_b64: &str,
+    signature_b64: &str,
+) -> Result<DecodedToken<'t>, JwtError> {
+    let mut buf = [0u8; INLINE_JSON_LEN];
+    let header_json = b64_into(header_b64, &mut buf)?;
     // A derived struct also accepts a JSON array; a JOSE header must be an object.
     if header_json.trim_ascii_start().first() != Some(&b'{') {
-        return Err(JwtError::Malformed("header is not a valid JSON object"));
+        return Err(HEADER_NOT_OBJECT);
     }
-    let header: RawHeader<'_> = serde_json::from_slice(&header_json)
-        .map_err(|_| JwtError::Malformed("header is not a valid JSON object"))?;
+    let header: RawHeader<'_> =
+        serde_json::from_slice(&header_json).map_err(|_| HEADER_NOT_OBJECT)?;
     if header.crit.is_some() {
         return Err(JwtError::Malformed("unsupported crit header"));
     }
@@ -92,12 +160,9 @@ pub(crate) fn decode(token: &str) -> Result<DecodedToken<'_>, JwtError> {
     };
     let kid = header.kid.filter(|kid| !kid.is_empty());
 
-    let payload_json = b64(payload_b64)?;
-    let claims = Claims::from_payload_json(&payload_json)?;
-    let signature = b64(signature_b64)?;
-
-    // Ends right before the second '.', so it is in bounds and on a char boundary.
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    let payload_json = b64_into(payload_b64, &mut buf)?;
+    let claims = parse_claims(&payload_json)?;
+    let signature = decode_signature(signature_b64)?;
     Ok(DecodedToken {
         alg,
         kid,
@@ -107,10 +172,35 @@ pub(crate) fn decode(token: &str) -> Result<DecodedToken<'_>, JwtError> {
     })
 }
 
+/// What `Claims::from_payload_json` does, with the UTF-8 check made once over the whole
+/// payload instead of once per string inside the JSON parser. Same outcome: every string
+/// of a claims object is parsed (none is skipped unchecked), so `from_slice` rejects
+/// exactly the payloads that are not UTF-8.
+fn parse_claims(json: &[u8]) -> Result<Claims, JwtError> {
+    let json = std::str::from_utf8(json).map_err(|_| PAYLOAD_NOT_CLAIMS)?;
+    serde_json::from_str(json).map_err(|_| PAYLOAD_NOT_CLAIMS)
+}
+
 /// Strict unpadded base64url: `=` padding, other alphabets, a length of 4n+1 and non-zero
 /// trailing bits are all rejected.
 fn b64(part: &str) -> Result<Vec<u8>, JwtError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JwtError::Malformed("part is not unpadded base64url"))
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| NOT_BASE64URL)
+}
+
+/// [`b64`] into `buf` when the result fits, else onto the heap.
+fn b64_into<'b>(part: &str, buf: &'b mut [u8]) -> Result<Cow<'b, [u8]>, JwtError> {
+    match URL_SAFE_NO_PAD.decode_slice(part, buf) {
+        Ok(len) => Ok(Cow::Borrowed(buf.get(..len).unwrap_or_default())),
+        Err(DecodeSliceError::OutputSliceTooSmall) => b64(part).map(Cow::Owned),
+        Err(DecodeSliceError::DecodeError(_)) => Err(NOT_BASE64URL),
+    }
+}
+
+fn decode_signature(part: &str) -> Result<Signature, JwtError> {
+    let mut bytes = [0u8; INLINE_SIGNATURE_LEN];
+    match URL_SAFE_NO_PAD.decode_slice(part, &mut bytes) {
+        Ok(len) => Ok(Signature::Inline { bytes, len }),
+        Err(DecodeSliceError::OutputSliceTooSmall) => b64(part).map(Signature::Heap),
+        Err(DecodeSliceError::DecodeError(_)) => Err(NOT_BASE64URL),
+    }
 }

@@ -3,17 +3,40 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    VerificationAlgorithm,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 /// A public key and the one algorithm it may verify. The algorithm comes from the JWK,
 /// never from a token header.
 pub(crate) struct VerifyKey {
-    pub(crate) key: DecodingKey,
+    /// Parsed once, when the JWKS is fetched: parsing on every verification costs more
+    /// than the rest of a cache miss for RS256 and EdDSA. For RSA, aws-lc also keeps the
+    /// Montgomery context it computes on first use with the parsed key.
+    key: ParsedPublicKey,
     pub(crate) alg: Algorithm,
+}
+
+impl VerifyKey {
+    /// Whether `signature` is this key's signature of `message`, by the JWK's algorithm:
+    /// ES256 takes the 64-byte `r || s` form JWS uses, RS256 PKCS#1 v1.5 with a 2048 to
+    /// 8192-bit modulus, EdDSA Ed25519.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+
+    /// The bytes the key was parsed from: the SEC1 point, the PKCS#1 `RSAPublicKey`
+    /// (minimal integers, so the same `n` and `e` always give the same bytes), or the
+    /// Ed25519 key.
+    fn material(&self) -> &[u8] {
+        self.key.as_ref()
+    }
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -93,21 +116,10 @@ impl KeySet {
                 .all(|(kid, a)| match (a, other.entries.get(kid)) {
                     (KeyEntry::Unsupported, Some(KeyEntry::Unsupported)) => true,
                     (KeyEntry::Usable(a), Some(KeyEntry::Usable(b))) => {
-                        a.alg == b.alg && same_material(a.key.kind(), b.key.kind())
+                        a.alg == b.alg && a.material() == b.material()
                     }
                     _ => false,
                 })
-    }
-}
-
-fn same_material(a: &DecodingKeyKind, b: &DecodingKeyKind) -> bool {
-    match (a, b) {
-        (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
-        (
-            DecodingKeyKind::RsaModulusExponent { n: an, e: ae },
-            DecodingKeyKind::RsaModulusExponent { n: bn, e: be },
-        ) => an == bn && ae == be,
-        _ => false,
     }
 }
 
@@ -156,8 +168,8 @@ const RSA_MIN_MODULUS_BYTES: usize = 2048 / 8;
 const RSA_MAX_MODULUS_BYTES: usize = 8192 / 8;
 
 impl RawJwk {
-    /// The key, if it is a signature-verification key of an algorithm we accept. Symmetric
-    /// (`oct`) keys never get here: `DecodingKey::from_jwk` would make them HMAC keys.
+    /// The key, if it is a signature-verification key of an algorithm we accept and
+    /// aws-lc accepts its material. Symmetric (`oct`) keys never get here.
     fn verify_key(&self) -> Option<VerifyKey> {
         if self.use_.as_deref().is_some_and(|u| u != "sig") {
             return None;
@@ -181,34 +193,82 @@ impl RawJwk {
                 _ => return None,
             },
         };
-        let key = match alg {
+        let (verification, material): (&'static dyn VerificationAlgorithm, Vec<u8>) = match alg {
             Algorithm::ES256 if kty == "EC" && crv == Some("P-256") => {
                 let x = fixed::<32>(self.x.as_deref()?)?;
                 let y = fixed::<32>(self.y.as_deref()?)?;
                 // SEC1 uncompressed point, the form aws-lc's fixed ECDSA verifier takes.
-                let mut point = [0u8; 65];
-                point[0] = 0x04;
-                point[1..33].copy_from_slice(&x);
-                point[33..].copy_from_slice(&y);
-                DecodingKey::from_ec_der(&point)
+                let mut point = Vec::with_capacity(65);
+                point.push(0x04);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                (&ECDSA_P256_SHA256_FIXED, point)
             }
             Algorithm::RS256 if kty == "RSA" => {
                 let n = b64(self.n.as_deref()?)?;
                 let e = b64(self.e.as_deref()?)?;
-                let significant = n.iter().skip_while(|b| **b == 0).count();
-                if !(RSA_MIN_MODULUS_BYTES..=RSA_MAX_MODULUS_BYTES).contains(&significant)
-                    || e.iter().all(|b| *b == 0)
+                let n = without_leading_zeros(&n);
+                let e = without_leading_zeros(&e);
+                if !(RSA_MIN_MODULUS_BYTES..=RSA_MAX_MODULUS_BYTES).contains(&n.len())
+                    || e.is_empty()
                 {
                     return None;
                 }
-                DecodingKey::from_rsa_raw_components(&n, &e)
+                (&RSA_PKCS1_2048_8192_SHA256, rsa_public_key_der(n, e))
             }
             Algorithm::EdDSA if kty == "OKP" && crv == Some("Ed25519") => {
-                DecodingKey::from_ed_der(&fixed::<32>(self.x.as_deref()?)?)
+                (&ED25519, fixed::<32>(self.x.as_deref()?)?.to_vec())
             }
             _ => return None,
         };
+        // Rejects points off the curve and RSA keys aws-lc would not verify with.
+        let key = ParsedPublicKey::new(verification, material).ok()?;
         Some(VerifyKey { key, alg })
+    }
+}
+
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.get(zeros..).unwrap_or_default()
+}
+
+/// PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` in DER,
+/// from big-endian `n` and `e` without leading zeros (and not empty).
+pub(super) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(n.len() + e.len() + 10);
+    der_unsigned_integer(&mut body, n);
+    der_unsigned_integer(&mut body, e);
+    let mut der = Vec::with_capacity(body.len() + 4);
+    der.push(0x30);
+    der_length(&mut der, body.len());
+    der.extend_from_slice(&body);
+    der
+}
+
+/// A non-negative INTEGER: DER integers are two's complement, so a leading 0x00 keeps a
+/// value whose top bit is set positive (and is then the only leading zero allowed).
+fn der_unsigned_integer(out: &mut Vec<u8>, value: &[u8]) {
+    let pad = value.first().is_some_and(|b| b & 0x80 != 0);
+    out.push(0x02);
+    der_length(out, value.len() + usize::from(pad));
+    if pad {
+        out.push(0x00);
+    }
+    out.extend_from_slice(value);
+}
+
+/// A DER length: one byte below 128, else 0x80 | the count of big-endian length bytes,
+/// then those bytes without leading zeros.
+fn der_length(out: &mut Vec<u8>, len: usize) {
+    match u8::try_from(len) {
+        Ok(short) if short < 0x80 => out.push(short),
+        _ => {
+            let bytes = len.to_be_bytes();
+            let significant = without_leading_zeros(&bytes);
+            // At most size_of::<usize>() bytes, so the count fits in the low 7 bits.
+            out.push(0x80 | (significant.len() as u8));
+            out.extend_from_slice(significant);
+        }
     }
 }
 

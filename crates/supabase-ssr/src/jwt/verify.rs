@@ -93,9 +93,9 @@ impl std::fmt::Debug for JwtVerifier {
 }
 
 /// jsonwebtoken panics on first use if it cannot pick a process-wide crypto provider (for
-/// example when feature unification enables both of its backends). We verify through the
-/// aws-lc provider directly, so we never depend on that choice, but we still install it so
-/// other jsonwebtoken users in the process do not hit the panic. An application that
+/// example when feature unification enables both of its backends). We verify with
+/// aws-lc-rs directly, so we never depend on that choice, but we still install its aws-lc
+/// provider so other jsonwebtoken users in the process do not hit the panic. An application that
 /// installed its own provider first keeps it.
 fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
@@ -277,16 +277,17 @@ impl JwtVerifier {
     }
 }
 
-/// The signature only; claims are checked by us, because jsonwebtoken's `exp` rule
-/// (`exp < now - leeway`, 60 s default leeway) differs from auth-js's `exp <= now`.
+/// The signature only, with the key aws-lc parsed when the JWKS was fetched. Claims are
+/// checked by us: jsonwebtoken's `exp` rule (`exp < now - leeway`, 60 s default leeway)
+/// differs from auth-js's `exp <= now`.
 fn check_signature(decoded: &DecodedToken<'_>, key: &VerifyKey) -> Result<(), JwtError> {
     // The algorithm is the JWK's; the header only has to agree with it.
     if decoded.alg != HeaderAlg::Known(key.alg) {
         return Err(JwtError::AlgorithmMismatch);
     }
-    let verifier = (aws_lc::DEFAULT_PROVIDER.verifier_factory)(&key.alg, &key.key)
-        .map_err(|_| JwtError::InvalidSignature)?;
-    verifier
-        .verify(decoded.signing_input.as_bytes(), &decoded.signature)
-        .map_err(|_| JwtError::InvalidSignature)
+    if key.verifies(decoded.signing_input.as_bytes(), &decoded.signature) {
+        Ok(())
+    } else {
+        Err(JwtError::InvalidSignature)
+    }
 }

@@ -190,3 +190,70 @@ fn error_messages_never_contain_the_token() {
     assert_eq!(message, "malformed JWT: not three dot-separated parts");
     assert!(!message.contains("secret"));
 }
+
+#[test]
+fn signatures_of_any_length_decode_to_the_same_bytes() {
+    let h = header_b64(&json!({"alg": "RS256", "kid": "rs-1"}));
+    let p = b64(payload().to_string().as_bytes());
+    // Empty, ES256/EdDSA, RSA-2048, RSA-4096 (the largest decoded on the stack), past it.
+    for len in [0, 64, 256, 511, 512, 513, 1024] {
+        let signature: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
+        let token = format!("{h}.{p}.{}", b64(&signature));
+        let decoded = decode(&token).unwrap();
+        assert_eq!(&*decoded.signature, &signature[..], "{len}");
+        assert_eq!(decoded.signing_input, format!("{h}.{p}"));
+    }
+    // A bad character far past the stack buffer is still found.
+    let bad = format!("{h}.{p}.{}*", "A".repeat(1200));
+    assert_eq!(reason(&bad), BASE64);
+}
+
+#[test]
+fn large_headers_and_payloads_decode_like_small_ones() {
+    let big = "x".repeat(5000);
+    let header = json!({"alg": "ES256", "kid": "es-1", "x5u": big});
+    let payload = payload_with(json!({"tenant": big}));
+    let token = format!(
+        "{}.{}.",
+        header_b64(&header),
+        b64(payload.to_string().as_bytes())
+    );
+    let decoded = decode(&token).unwrap();
+    assert_eq!(
+        decoded.alg,
+        HeaderAlg::Known(jsonwebtoken::Algorithm::ES256)
+    );
+    assert_eq!(decoded.kid.as_deref(), Some("es-1"));
+    assert_eq!(
+        decoded.claims,
+        crate::jwt::Claims::from_payload_json(payload.to_string()).unwrap()
+    );
+    assert!(decoded.signature.is_empty());
+}
+
+#[test]
+fn extra_dots_are_reported_as_such_whatever_else_is_wrong() {
+    let token = keys().es.token(&payload());
+    let (h, rest) = token.split_once('.').unwrap();
+    let (p, s) = rest.split_once('.').unwrap();
+    for bad in [
+        // Bad header, bad payload, bad signature, each with a fourth part.
+        format!("@@.{p}.{s}.{s}"),
+        format!("{h}.@@.{p}.{s}"),
+        format!("{h}.{p}.@@.{s}"),
+        format!("{h}.{p}.{s}.@@"),
+        // A header that is not JSON, with the extra part in the middle.
+        format!("{}.{p}..{s}", b64(b"nope")),
+        // A payload that is not claims, split in two.
+        format!("{h}.{}.{p}.{s}", b64(b"[]")),
+        "...".to_owned(),
+        "....".to_owned(),
+    ] {
+        assert_eq!(reason(&bad), THREE_PARTS, "{bad}");
+    }
+    // Exactly three parts: the part's own error.
+    assert_eq!(reason(&format!("@@.{p}.{s}")), BASE64);
+    assert_eq!(reason(&format!("{}.{p}.{s}", b64(b"nope"))), HEADER);
+    assert_eq!(reason(&format!("{h}.{}.{s}", b64(b"[]"))), PAYLOAD);
+    assert_eq!(reason(".."), HEADER);
+}

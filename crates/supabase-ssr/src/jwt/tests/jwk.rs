@@ -4,7 +4,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use super::support::*;
-use crate::jwt::jwk::{KeyEntry, KeySet};
+use crate::jwt::jwk::{KeyEntry, KeySet, rsa_public_key_der};
 
 fn parse(keys: &[&Value]) -> KeySet {
     KeySet::parse(&jwks(keys)).unwrap()
@@ -131,4 +131,65 @@ fn non_jwks_documents_are_errors_and_empty_sets_are_empty() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[test]
+fn rsa_public_key_der_uses_minimal_positive_integers() {
+    // High bit set: a 0x00 keeps the INTEGER positive.
+    assert_eq!(
+        rsa_public_key_der(&[0x80, 0x01], &[0x01, 0x00, 0x01]),
+        [
+            0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01
+        ]
+    );
+    // High bit clear: no 0x00.
+    assert_eq!(
+        rsa_public_key_der(&[0x7f], &[0x03]),
+        [0x30, 0x06, 0x02, 0x01, 0x7f, 0x02, 0x01, 0x03]
+    );
+    // 128 content bytes take the one-byte long form, 257 the two-byte one.
+    let der = rsa_public_key_der(&[0x45; 128], &[0x03]);
+    assert_eq!(der[..6], [0x30, 0x81, 0x86, 0x02, 0x81, 0x80]);
+    assert_eq!(der.len(), 3 + 3 + 128 + 3);
+    let der = rsa_public_key_der(&[0xc5; 256], &[0x01, 0x00, 0x01]);
+    assert_eq!(
+        der[..9],
+        [0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00]
+    );
+    assert_eq!(der[9..265], [0xc5; 256]);
+    assert_eq!(der[265..], [0x02, 0x03, 0x01, 0x00, 0x01]);
+}
+
+#[test]
+fn rsa_components_with_leading_zero_bytes_are_the_same_key() {
+    let k = keys();
+    let padded_n = [&[0, 0][..], &k.rs.public].concat();
+    let padded = with(
+        &with(&k.rs.jwk, "n", json!(b64(&padded_n))),
+        "e",
+        json!(b64(&[0, 1, 0, 1])),
+    );
+    let set = parse(&[&padded]);
+    assert_eq!(alg_of(&set, "rs-1"), Some(Algorithm::RS256));
+    assert!(set.same_keys(&parse(&[&k.rs.jwk])));
+}
+
+#[test]
+fn key_material_aws_lc_rejects_is_unsupported() {
+    let k = keys();
+    // Right lengths, but (0, 0) is not a point of P-256.
+    let off_curve = with(
+        &with(&k.es.jwk, "x", json!(b64(&[0; 32]))),
+        "y",
+        json!(b64(&[0; 32])),
+    );
+    // An even public exponent is not an RSA key.
+    let even_e = with(&k.rs.jwk, "e", json!(b64(&[2])));
+    for case in [off_curve, even_e] {
+        assert_eq!(
+            alg_of(&parse(&[&case]), case["kid"].as_str().unwrap()),
+            None,
+            "{case}"
+        );
+    }
 }

@@ -337,3 +337,36 @@ async fn unknown_claims_are_kept_in_extra() {
     assert_eq!(claims.extra.get("scope"), Some(&json!("openid")));
     assert_eq!(claims.extra.len(), 2);
 }
+
+#[tokio::test]
+async fn rsa_jwk_with_leading_zero_bytes_verifies() {
+    let k = keys();
+    let padded_n = [&[0][..], &k.rs.public].concat();
+    let mut jwk = k.rs.jwk.clone();
+    jwk["n"] = json!(b64(&padded_n));
+    jwk["e"] = json!(b64(&[0, 1, 0, 1]));
+    let source = FakeSource::serving(jwks(&[&jwk]));
+    let (verifier, _clock) = verifier(&source);
+    assert_eq!(
+        verifier.verify(&k.rs.token(&payload())).await,
+        Ok(Verification::Verified(claims_of(&payload())))
+    );
+}
+
+#[tokio::test]
+async fn a_key_aws_lc_rejects_sends_its_tokens_to_the_server() {
+    let k = keys();
+    let mut jwk = k.es.jwk.clone();
+    jwk["x"] = json!(b64(&[0; 32]));
+    jwk["y"] = json!(b64(&[0; 32]));
+    let source = FakeSource::serving(jwks(&[&jwk]));
+    let (verifier, _clock) = verifier(&source);
+    assert_eq!(
+        verifier.verify(&k.es.token(&payload())).await,
+        Ok(Verification::NeedsServerCheck {
+            claims: claims_of(&payload()),
+            reason: FallbackReason::UnsupportedKey,
+        })
+    );
+    assert_eq!(source.calls(), 1);
+}
