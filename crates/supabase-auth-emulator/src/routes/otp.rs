@@ -69,13 +69,18 @@ pub(crate) async fn otp(
             "Signups not allowed for otp",
         ));
     }
-    let challenge = pkce::validate(
-        p.code_challenge.as_deref(),
-        p.code_challenge_method.as_deref(),
-    )?;
-    let redirect_to = redirect_target(&st, &caller, &query);
-    magic_link(&st, &email, data_map(p.data), challenge, &redirect_to).await?;
-    Ok(Json(json!({})))
+    send_magic_link(
+        &st,
+        &caller,
+        &query,
+        &email,
+        data_map(p.data),
+        (
+            p.code_challenge.as_deref(),
+            p.code_challenge_method.as_deref(),
+        ),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,12 +102,33 @@ pub(crate) async fn magiclink(
     JsonBody(p): JsonBody<MagicLinkParams>,
 ) -> ApiResult<Json<Value>> {
     let email = p.email.unwrap_or_default();
-    let challenge = pkce::validate(
-        p.code_challenge.as_deref(),
-        p.code_challenge_method.as_deref(),
-    )?;
-    let redirect_to = redirect_target(&st, &caller, &query);
-    magic_link(&st, &email, data_map(p.data), challenge, &redirect_to).await?;
+    send_magic_link(
+        &st,
+        &caller,
+        &query,
+        &email,
+        data_map(p.data),
+        (
+            p.code_challenge.as_deref(),
+            p.code_challenge_method.as_deref(),
+        ),
+    )
+    .await
+}
+
+/// The end of `/otp` (email) and `/magiclink`: the PKCE parameters checked, the redirect
+/// resolved, the link sent, `{}` answered.
+async fn send_magic_link(
+    st: &AppState,
+    caller: &Caller,
+    query: &QueryMap,
+    email: &str,
+    data: serde_json::Map<String, Value>,
+    (code_challenge, method): (Option<&str>, Option<&str>),
+) -> ApiResult<Json<Value>> {
+    let challenge = pkce::validate(code_challenge, method)?;
+    let redirect_to = redirect_target(st, caller, query);
+    magic_link(st, email, data, challenge, &redirect_to).await?;
     Ok(Json(json!({})))
 }
 
