@@ -58,14 +58,9 @@ impl RefreshCoordinator {
             if !stale {
                 break;
             }
+            // `stale` covers both cases: no entry (removing is a no-op) or a stale one.
             table.order.pop_front();
-            if table
-                .entries
-                .get(&front)
-                .is_some_and(|e| self.is_stale(e, now))
-            {
-                table.entries.remove(&front);
-            }
+            table.entries.remove(&front);
         }
         if let Some(e) = table
             .entries
