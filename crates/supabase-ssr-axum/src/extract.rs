@@ -11,7 +11,7 @@ use http::header::LOCATION;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, Uri};
 use supabase_ssr::cookies::encode_uri_component;
-use supabase_ssr::{Claims, ServerClient};
+use supabase_ssr::{ServerClient, VerifiedClaims};
 
 use crate::outcome::AuthOutcome;
 
@@ -112,11 +112,11 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthOutcome {
 /// use supabase_ssr_axum::Verified;
 ///
 /// async fn dashboard(Verified(claims): Verified) -> String {
-///     format!("signed in as {}", claims.email.unwrap_or_default())
+///     format!("signed in as {}", claims.email.as_deref().unwrap_or_default())
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Verified(pub Claims);
+pub struct Verified(pub VerifiedClaims);
 
 impl<S: Send + Sync> FromRequestParts<S> for Verified {
     type Rejection = VerifiedRejection;
@@ -146,13 +146,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Verified {
 ///
 /// async fn home(MaybeVerified(claims): MaybeVerified) -> String {
 ///     match claims {
-///         Some(claims) => format!("welcome back, {}", claims.email.unwrap_or_default()),
+///         Some(claims) => format!("welcome back, {}", claims.email.as_deref().unwrap_or_default()),
 ///         None => "welcome, stranger".to_owned(),
 ///     }
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct MaybeVerified(pub Option<Claims>);
+pub struct MaybeVerified(pub Option<VerifiedClaims>);
 
 impl<S: Send + Sync> FromRequestParts<S> for MaybeVerified {
     type Rejection = Infallible;

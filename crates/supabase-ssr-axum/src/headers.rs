@@ -5,21 +5,7 @@ use std::collections::HashMap;
 
 use http::header::{COOKIE, HeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
-use supabase_ssr::cookies::{CACHE_HEADERS, CookieJar, SetCookie, encode_uri_component};
-
-/// The `Cookie` header fields of a request as text, for the core's parser, borrowed when
-/// they are UTF-8 (the usual case). A field that is not is read lossily: it cannot hold
-/// a session cookie, which is ASCII.
-pub(crate) fn cookie_fields(headers: &HeaderMap) -> Vec<std::borrow::Cow<'_, str>> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .map(|v| match std::str::from_utf8(v.as_bytes()) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(v.as_bytes()),
-        })
-        .collect()
-}
+use supabase_ssr::cookies::{CACHE_HEADERS, SetCookie, encode_uri_component};
 
 /// Replaces every `Cookie` field of `headers` with one field: the request's cookies with
 /// `writes` applied as the browser will apply them, so handlers downstream see the
@@ -104,14 +90,15 @@ fn trim_sp_tab(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// Adds what the jar recorded to a response: one `Set-Cookie` per written cookie
+/// Adds the written cookies to a response: one `Set-Cookie` per written cookie
 /// (appended, after anything the handler set), and, when anything was written, the
 /// cache headers, which replace the handler's.
-pub(crate) fn write_response_headers(jar: &CookieJar, headers: &mut HeaderMap) {
-    if !jar.has_writes() {
+pub(crate) fn write_response_headers(writes: &[SetCookie], headers: &mut HeaderMap) {
+    if writes.is_empty() {
         return;
     }
-    append_set_cookies(headers, &jar.set_cookie_headers());
+    let lines: Vec<String> = writes.iter().map(SetCookie::to_header_value).collect();
+    append_set_cookies(headers, &lines);
     // `insert`: a response carrying a session must not be cached, whatever the handler
     // said.
     for (name, value) in CACHE_HEADERS {
@@ -377,19 +364,15 @@ mod tests {
 
     #[test]
     fn cache_headers_only_after_writes_and_they_replace_the_handlers() {
-        use supabase_ssr::cookies::CookieMethods;
-
         let mut headers = HeaderMap::new();
         headers.insert(
             CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=60"),
         );
-        let jar = CookieJar::default();
-        write_response_headers(&jar, &mut headers);
+        write_response_headers(&[], &mut headers);
         assert_eq!(headers.len(), 1);
 
-        jar.set_all(&[set("a", "1")], &[]).unwrap();
-        write_response_headers(&jar, &mut headers);
+        write_response_headers(&[set("a", "1")], &mut headers);
         assert_eq!(
             headers.get_all(CACHE_CONTROL).iter().collect::<Vec<_>>(),
             ["private, no-cache, no-store, must-revalidate, max-age=0"]

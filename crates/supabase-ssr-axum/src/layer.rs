@@ -22,7 +22,7 @@ type SkipFn = dyn Fn(&Parts) -> bool + Send + Sync;
 ///
 /// # fn app(auth: supabase_ssr::SupabaseAuth) -> Router {
 /// async fn dashboard(Verified(claims): Verified) -> String {
-///     format!("hello {}", claims.email.unwrap_or_default())
+///     format!("hello {}", claims.email.as_deref().unwrap_or_default())
 /// }
 ///
 /// Router::new()

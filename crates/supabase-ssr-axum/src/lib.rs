@@ -7,6 +7,7 @@ mod headers;
 mod layer;
 mod matcher;
 mod outcome;
+mod request_cookies;
 mod service;
 
 pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejection};

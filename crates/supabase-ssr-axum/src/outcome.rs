@@ -1,6 +1,6 @@
 //! What the layer learned about the request's session.
 
-use supabase_ssr::{AuthError, Claims};
+use supabase_ssr::{AuthError, VerifiedClaims};
 
 /// The result of the layer's session check, stored in the request extensions of every
 /// request the layer did not skip.
@@ -21,14 +21,9 @@ use supabase_ssr::{AuthError, Claims};
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one per request, kept in the extensions map; boxing would only add a \
-              pointer to every match on the claims"
-)]
 pub enum AuthOutcome {
     /// The access token was verified (after a refresh, if it was expiring).
-    Verified(Claims),
+    Verified(VerifiedClaims),
     /// No session in the cookies (or one that was not a session and has been deleted).
     NoSession,
     /// The session could not be refreshed or verified. The request is treated as
@@ -40,7 +35,7 @@ pub enum AuthOutcome {
 
 impl AuthOutcome {
     /// Builds the outcome of a `get_claims` call.
-    pub(crate) fn from_result(result: Result<Option<Claims>, AuthError>) -> Self {
+    pub(crate) fn from_result(result: Result<Option<VerifiedClaims>, AuthError>) -> Self {
         match result {
             Ok(Some(claims)) => Self::Verified(claims),
             Ok(None) => Self::NoSession,
@@ -49,7 +44,7 @@ impl AuthOutcome {
     }
 
     /// The verified claims, if any.
-    pub fn claims(&self) -> Option<&Claims> {
+    pub fn claims(&self) -> Option<&VerifiedClaims> {
         match self {
             Self::Verified(claims) => Some(claims),
             _ => None,
@@ -57,7 +52,7 @@ impl AuthOutcome {
     }
 
     /// The verified claims, if any, by value.
-    pub fn into_claims(self) -> Option<Claims> {
+    pub fn into_claims(self) -> Option<VerifiedClaims> {
         match self {
             Self::Verified(claims) => Some(claims),
             _ => None,

@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use supabase_ssr::AuthError;
-use supabase_ssr::cookies::CookieJar;
 use tower_service::Service;
 
 use crate::extract::{LoginRedirect, Supabase};
-use crate::headers::{cookie_fields, rewrite_request_cookies, write_response_headers};
+use crate::headers::{rewrite_request_cookies, write_response_headers};
 use crate::layer::SupabaseLayer;
 use crate::outcome::AuthOutcome;
+use crate::request_cookies::RequestCookies;
 
 /// The service [`SupabaseLayer`] wraps around an inner service.
 ///
@@ -73,23 +73,19 @@ where
         let layer = self.layer.clone();
 
         Box::pin(async move {
-            let fields = cookie_fields(req.headers());
-            let jar = Arc::new(CookieJar::from_cookie_headers(
-                fields.iter().map(|f| f.as_ref()),
-            ));
-            let client = layer.auth.server_client_shared(jar.clone());
+            let cookies = Arc::new(RequestCookies::new(req.headers()));
+            let client = layer.auth.server_client_shared(cookies.clone());
 
             let result = client.get_claims().await;
             if let Err(error) = &result {
                 log_failure(error);
             }
 
-            if jar.has_writes() {
-                let calls = jar.set_all_calls();
-                rewrite_request_cookies(
-                    req.headers_mut(),
-                    calls.iter().flat_map(|call| call.cookies.iter()),
-                );
+            {
+                let writes = cookies.writes();
+                if !writes.is_empty() {
+                    rewrite_request_cookies(req.headers_mut(), writes.iter());
+                }
             }
             let login = layer.login_path.as_ref().map(|path| LoginRedirect {
                 login_path: path.clone(),
@@ -103,9 +99,9 @@ where
             }
 
             let mut res = inner.call(req).await?;
-            // Handlers write through the same jar, so this also carries their sign-ins
+            // Handlers write through the same client, so this also carries their sign-ins
             // and sign-outs, whatever the response is.
-            write_response_headers(&jar, res.headers_mut());
+            write_response_headers(&cookies.writes(), res.headers_mut());
             Ok(res)
         })
     }

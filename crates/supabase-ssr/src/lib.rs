@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod session;
 
 mod api;
+mod bounded;
 mod client;
 mod config;
 mod error;
@@ -20,5 +21,5 @@ pub use client::{
     SupabaseAuthBuilder, VerifyOtp,
 };
 pub use error::AuthError;
-pub use jwt::Claims;
+pub use jwt::{Claims, VerifiedClaims};
 pub use session::{UnverifiedSession, User};

@@ -45,18 +45,21 @@ impl CookieStorage {
     /// The stored value of `key` (chunks combined, `base64-` decoded and checked to be
     /// JSON), or `None`.
     pub(crate) fn get_item(&self, key: &str) -> Option<String> {
-        decode_value(&self.combined(key)?)
+        self.with_combined(key, decode_value).flatten()
     }
 
-    /// The cookie value of `key`, chunks combined, not decoded.
-    pub(crate) fn combined(&self, key: &str) -> Option<String> {
+    /// `read` of the cookie value of `key` (chunks combined, not decoded), or `None`
+    /// when there is none. The value is borrowed from the view when it is one cookie;
+    /// `read` runs under the view's lock, so it must not use this storage.
+    pub(crate) fn with_combined<R>(&self, key: &str, read: impl FnOnce(&str) -> R) -> Option<R> {
         let guard = self.lock();
         let view = guard.view.as_deref().unwrap_or_default();
-        combine_chunks(
+        let combined = combine_chunks(
             key,
             view.iter().map(|c| (c.name.as_str(), c.value.as_str())),
             self.config.max_chunks,
-        )
+        )?;
+        Some(read(&combined))
     }
 
     /// Writes `sets` and deletes `removes` with one `set_all` call (none when nothing
@@ -132,7 +135,7 @@ mod tests {
             let (_jar, storage) = storage(pairs.into_iter().map(|(n, v)| Cookie::new(n, v)).collect());
             // The property is the absence of a panic, whatever the browser sent; and a
             // value that is JSON is never read as "unreadable".
-            if let Some(value) = storage.combined(K).and_then(|c| decode_base64_value(&c)) {
+            if let Some(value) = storage.with_combined(K, decode_base64_value).flatten() {
                 let is_json = serde_json::from_str::<serde::de::IgnoredAny>(&value).is_ok();
                 let read = UnverifiedSession::from_stored_json(&value);
                 prop_assert!(!(is_json && matches!(read, Stored::Unreadable)));

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use supabase_ssr::cookies::{
     Cookie, CookieJar, cookie_header_value, create_chunks, to_base64_value,
 };
-use supabase_ssr::{AuthError, Claims, SupabaseAuth};
+use supabase_ssr::{AuthError, SupabaseAuth, VerifiedClaims};
 
 /// A project on the fake Auth server whose JWKS holds `key`.
 async fn fake_project(key: &EsKey) -> (FakeAuth, SupabaseAuth) {
@@ -35,14 +35,14 @@ async fn fake_project(key: &EsKey) -> (FakeAuth, SupabaseAuth) {
 async fn claims_of(
     auth: &SupabaseAuth,
     token: &str,
-) -> (Result<Option<Claims>, AuthError>, Arc<CookieJar>) {
+) -> (Result<Option<VerifiedClaims>, AuthError>, Arc<CookieJar>) {
     let jar = jar_with_token(token);
     let result = auth.server_client(jar.clone()).get_claims().await;
     (result, jar)
 }
 
 /// The error's `Display`, for exact comparison.
-fn rejected(result: Result<Option<Claims>, AuthError>) -> String {
+fn rejected(result: Result<Option<VerifiedClaims>, AuthError>) -> String {
     match result {
         Ok(claims) => panic!("accepted a forged token: {claims:?}"),
         Err(e) => e.to_string(),

@@ -207,13 +207,13 @@ fn only_jwks_unavailability_is_retryable() {
 
 #[test]
 fn verification_exposes_its_claims() {
+    // `Verification::Verified` holds `VerifiedClaims`, which only verification makes.
     let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
-    let verified = Verification::Verified(claims.clone());
     let fallback = Verification::NeedsServerCheck {
         claims: claims.clone(),
         reason: FallbackReason::UnknownKid,
     };
-    assert!(verified.is_verified() && !fallback.is_verified());
-    assert_eq!(verified.claims(), &claims);
+    assert!(!fallback.is_verified());
+    assert_eq!(fallback.claims(), &claims);
     assert_eq!(fallback.into_claims(), claims);
 }

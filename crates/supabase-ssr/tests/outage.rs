@@ -52,7 +52,7 @@ async fn claims_email(auth: &SupabaseAuth, jar: Arc<CookieJar>) -> Option<String
         .get_claims()
         .await
         .unwrap()
-        .and_then(|c| c.email)
+        .and_then(|c| c.email.clone())
 }
 
 #[tokio::test]

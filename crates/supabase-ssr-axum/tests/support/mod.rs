@@ -126,12 +126,15 @@ pub(crate) async fn echo(
         "cookie": cookie,
         "outcome": outcome,
         "client": supabase.is_some(),
-        "email": claims.and_then(|c| c.email),
+        "email": claims.and_then(|c| c.email.clone()),
     }))
 }
 
 async fn dashboard(Verified(claims): Verified) -> String {
-    format!("dashboard of {}", claims.email.unwrap_or_default())
+    format!(
+        "dashboard of {}",
+        claims.email.as_deref().unwrap_or_default()
+    )
 }
 
 async fn boom(MaybeVerified(_): MaybeVerified) -> Response {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::SupabaseAuth;
 use crate::AuthError;
-use crate::jwt::{Claims, Verification};
+use crate::jwt::{Verification, VerifiedClaims};
 use crate::pkce;
 use crate::session::{Stored, UnverifiedSession, User};
 use crate::storage::CookieStorage;
@@ -78,19 +78,23 @@ impl ServerClient {
     /// The session stored in the cookies, as it is: no refresh, no verification.
     /// An invalid value is deleted.
     pub(crate) fn stored_session(&self) -> Option<UnverifiedSession> {
-        let combined = self.storage.combined(self.key())?;
         let cache = self.auth.inner.sessions.as_ref();
-        if let Some(session) = cache.and_then(|c| c.get(&combined)) {
-            return Some(session);
-        }
-        let json = crate::cookies::decode_base64_value(&combined)?;
-        match UnverifiedSession::from_stored_json(&json) {
-            Stored::Valid(s) => {
-                if let Some(cache) = cache {
-                    cache.insert(&combined, s.clone());
+        let stored = self
+            .storage
+            .with_combined(self.key(), |combined| {
+                if let Some(session) = cache.and_then(|c| c.get(combined)) {
+                    return Some(Stored::Valid(session));
                 }
-                Some(s)
-            }
+                let json = crate::cookies::decode_base64_value(combined)?;
+                let stored = UnverifiedSession::from_stored_json(&json);
+                if let (Some(cache), Stored::Valid(session)) = (cache, &stored) {
+                    cache.insert(combined, session.clone());
+                }
+                Some(stored)
+            })
+            .flatten()?;
+        match stored {
+            Stored::Valid(session) => Some(session),
             Stored::Invalid => {
                 tracing::debug!("supabase-ssr: the stored session is not a session; deleting it");
                 self.remove_session();
@@ -150,7 +154,7 @@ impl ServerClient {
     /// `iss` and `aud`. Tokens that cannot be verified locally (HS256 projects, no
     /// `kid`, a `kid` still unknown after a refetch) are checked with the Auth server
     /// (`GET /user`) instead.
-    pub async fn get_claims(&self) -> Result<Option<Claims>, AuthError> {
+    pub async fn get_claims(&self) -> Result<Option<VerifiedClaims>, AuthError> {
         let Some(session) = self.get_session().await? else {
             return Ok(None);
         };
@@ -158,7 +162,7 @@ impl ServerClient {
     }
 
     /// Verifies an access token (from the session or an `Authorization` header).
-    pub async fn verify_token(&self, token: &str) -> Result<Claims, AuthError> {
+    pub async fn verify_token(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
         match self
             .auth
             .inner
@@ -173,7 +177,7 @@ impl ServerClient {
                 // Auth server.
                 let _permit = self.auth.inner.user_checks.acquire().await?;
                 self.user_for_token(token).await?;
-                Ok(claims)
+                Ok(VerifiedClaims::new(Arc::new(claims)))
             }
         }
     }

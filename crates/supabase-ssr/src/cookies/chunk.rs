@@ -1,6 +1,8 @@
 //! Splitting a value over `K.0`, `K.1`, ... cookies and joining it back, as
 //! `@supabase/ssr`'s `chunker.ts` does.
 
+use std::borrow::Cow;
+
 use super::encode::{encoded_char_len, encoded_len};
 
 /// The largest `encodeURIComponent` length of one cookie value.
@@ -67,7 +69,9 @@ pub(crate) fn create_chunks_sized(key: &str, value: &str, size: usize) -> Vec<(S
 /// than `max_chunks` chunks are present, or when the value is longer than
 /// `max_chunks` full chunks (`max_chunks × MAX_CHUNK_SIZE` bytes): an oversized session
 /// is treated as absent, and nothing is copied or decoded past that size.
-pub fn combine_chunks<'a, I>(key: &str, cookies: I, max_chunks: usize) -> Option<String>
+///
+/// A value in one cookie is borrowed, not copied.
+pub fn combine_chunks<'a, I>(key: &str, cookies: I, max_chunks: usize) -> Option<Cow<'a, str>>
 where
     I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
 {
@@ -82,7 +86,7 @@ where
             .map(|(_, v)| v)
     };
     if let Some(v) = find(key).filter(|v| !v.is_empty()) {
-        return (v.len() <= max_len).then(|| v.to_owned());
+        return (v.len() <= max_len).then_some(Cow::Borrowed(v));
     }
     // One pass collects the chunk-like cookies by index, so the work stays linear in
     // the number of cookies whatever indices an attacker sends.
@@ -113,7 +117,10 @@ where
     if len > max_len {
         return None;
     }
-    Some(parts.iter().flatten().copied().collect())
+    Some(match parts {
+        [Some(one)] => Cow::Borrowed(*one),
+        _ => Cow::Owned(parts.iter().flatten().copied().collect()),
+    })
 }
 
 #[cfg(test)]

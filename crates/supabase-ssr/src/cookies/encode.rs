@@ -52,7 +52,7 @@ pub fn encode_uri_component(s: &str) -> String {
 /// The `decode` of the `cookie` npm package: `decodeURIComponent` when the value holds
 /// a `%`, the raw value when decoding fails.
 pub(crate) fn decode_cookie_value(s: &str) -> String {
-    if !s.contains('%') {
+    if memchr::memchr(b'%', s.as_bytes()).is_none() {
         return s.to_owned();
     }
     decode_uri_component(s).unwrap_or_else(|| s.to_owned())

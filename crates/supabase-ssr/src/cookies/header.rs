@@ -1,6 +1,7 @@
 //! `Cookie` request headers in, `Set-Cookie` header values out, with the rules of the
 //! `cookie` npm package (1.x) that `@supabase/ssr` uses.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -19,19 +20,45 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
     if header.len() < 2 {
         return out;
     }
-    // Names seen so far, so a header of n cookies costs O(n) rather than O(n²): the
-    // header comes from the browser, and its size is the attacker's choice.
+    // Names seen so far, once there are many: a header of n cookies costs O(n) rather
+    // than O(n²) (its size is the attacker's choice). A browser sends a few cookies,
+    // and looking through those few is cheaper than any set.
     let mut seen: HashSet<&str> = HashSet::new();
-    for pair in header.split(';') {
+    let bytes = header.as_bytes();
+    let mut start = 0;
+    let mut percent = false;
+    // One pass finds both the pair ends and whether a pair holds a `%`. Both bytes are
+    // ASCII, so every split point is a character boundary.
+    for at in memchr::memchr2_iter(b';', b'%', bytes).chain([bytes.len()]) {
+        if bytes.get(at) == Some(&b'%') {
+            percent = true;
+            continue;
+        }
+        let (before, pair) = (&header[..start], &header[start..at]);
+        let may_decode = std::mem::replace(&mut percent, false);
+        start = at + 1;
         let Some((name, value)) = pair.split_once('=') else {
             continue;
         };
         let name = trim_sp_tab(name);
-        if !seen.insert(name) {
+        let duplicate = if out.len() < FEW_COOKIES {
+            out.iter().any(|c| c.name == name)
+        } else {
+            if seen.is_empty() {
+                seen.extend(names(before));
+            }
+            !seen.insert(name)
+        };
+        if duplicate {
             continue;
         }
         let value = trim_sp_tab(value);
-        out.push(Cookie::new(name, decode_cookie_value(value)));
+        let value = if may_decode {
+            decode_cookie_value(value)
+        } else {
+            value.to_owned()
+        };
+        out.push(Cookie::new(name, value));
     }
     if out.iter().any(|c| array_index(&c.name).is_some()) {
         // A stable sort keeps every other name in header order, after the indices.
@@ -40,14 +67,70 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
     out
 }
 
+/// Up to this many cookies, duplicates are found by looking through the parsed list.
+const FEW_COOKIES: usize = 16;
+
+/// The names of the pairs in `header`, trimmed.
+fn names(header: &str) -> impl Iterator<Item = &str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.split_once('=').map(|(name, _)| trim_sp_tab(name)))
+}
+
 /// Parses several `Cookie` header fields (HTTP/2 may split them) as one header, the way
 /// Node.js joins them (`; `).
 pub fn parse_cookie_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Vec<Cookie> {
-    let fields: Vec<&str> = headers.into_iter().collect();
-    match fields.as_slice() {
+    let mut fields = headers.into_iter();
+    let Some(first) = fields.next() else {
+        return Vec::new();
+    };
+    match fields.next() {
         // One field, the usual case: no joined copy.
-        [one] => parse_cookie_header(one),
-        _ => parse_cookie_header(&fields.join("; ")),
+        None => parse_cookie_header(first),
+        Some(second) => {
+            let mut joined = [first, second].join("; ");
+            for field in fields {
+                joined.push_str("; ");
+                joined.push_str(field);
+            }
+            parse_cookie_header(&joined)
+        }
+    }
+}
+
+/// Parses the `Cookie` header fields of a request as bytes, as
+/// [`parse_cookie_headers`] does with text. A field that is not UTF-8 is read lossily
+/// (`U+FFFD` for each bad sequence): it cannot hold a session cookie, which is ASCII.
+///
+/// ```
+/// use supabase_ssr::cookies::{Cookie, parse_cookie_fields};
+///
+/// let cookies = parse_cookie_fields([&b"a=1; b=%41"[..], b"c=\xff"]);
+/// assert_eq!(cookies, [Cookie::new("a", "1"), Cookie::new("b", "A"), Cookie::new("c", "\u{fffd}")]);
+/// ```
+pub fn parse_cookie_fields<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Vec<Cookie> {
+    fn text(field: &[u8]) -> Cow<'_, str> {
+        // The SIMD check first: on valid text (every real request) it is many times
+        // faster than the lossy conversion, or than the standard library's check.
+        match simdutf8::basic::from_utf8(field) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(field),
+        }
+    }
+    let mut fields = fields.into_iter();
+    let Some(first) = fields.next() else {
+        return Vec::new();
+    };
+    match fields.next() {
+        None => parse_cookie_header(&text(first)),
+        Some(second) => {
+            let texts: Vec<Cow<'_, str>> = [first, second]
+                .into_iter()
+                .chain(fields)
+                .map(text)
+                .collect();
+            parse_cookie_headers(texts.iter().map(AsRef::as_ref))
+        }
     }
 }
 
@@ -164,6 +247,42 @@ mod tests {
         assert_eq!(cookies.len(), 100_000);
         assert!(cookies.iter().all(|c| c.value == "v"));
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    /// The rules read plainly: split on `;`, first `=`, trim, first of a name wins,
+    /// decode when the value holds `%`, array-index names first.
+    fn parse_plainly(header: &str) -> Vec<Cookie> {
+        let mut out: Vec<Cookie> = Vec::new();
+        for pair in header.split(';') {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let name = trim_sp_tab(name);
+            if header.len() >= 2 && !out.iter().any(|c| c.name == name) {
+                out.push(Cookie::new(name, decode_cookie_value(trim_sp_tab(value))));
+            }
+        }
+        out.sort_by_key(|c| array_index(&c.name).map_or((1, 0), |i| (0, i)));
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parses_as_the_plain_rules_do(
+            pairs in proptest::collection::vec(
+                ("[a-e0-2]{0,2}", "[ a%4;=1]{0,4}", proptest::bool::ANY),
+                0..40,
+            )
+        ) {
+            // Few distinct names over up to 40 pairs: duplicates on both sides of the
+            // switch from the list to the set of seen names.
+            let header: String = pairs
+                .iter()
+                .map(|(n, v, eq)| if *eq { format!("{n}={v}") } else { format!("{n}{v}") })
+                .collect::<Vec<_>>()
+                .join("; ");
+            proptest::prop_assert_eq!(parse_cookie_header(&header), parse_plainly(&header));
+        }
     }
 
     #[test]

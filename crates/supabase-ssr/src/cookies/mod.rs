@@ -14,7 +14,9 @@ pub use chunk::{MAX_CHUNK_SIZE, combine_chunks, create_chunks, is_chunk_like};
 pub use encode::{
     BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value,
 };
-pub use header::{cookie_header_value, parse_cookie_header, parse_cookie_headers};
+pub use header::{
+    cookie_header_value, parse_cookie_fields, parse_cookie_header, parse_cookie_headers,
+};
 pub(crate) use jar::apply_writes;
 pub use jar::{CookieJar, SetAllCall};
 pub use plan::plan_writes;

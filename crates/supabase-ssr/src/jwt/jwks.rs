@@ -128,6 +128,19 @@ impl JwksCache {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Whether the key set in use is within its TTL (a lookup would not fetch) and is
+    /// still `generation`: then it holds every key it held when that generation began,
+    /// and a lookup of one of them would find it. The verified-token cache's fast path.
+    pub(crate) fn is_fresh_generation(&self, generation: u64) -> bool {
+        let now = self.clock.now_millis();
+        let state = self.lock_state();
+        let age = now.saturating_sub(state.fetched_at_ms);
+        state.keys.is_some()
+            && age < self.ttl_ms
+            && age < self.stale_max_ms
+            && self.generation() == generation
+    }
+
     #[cfg(test)]
     /// Whether the key set in use (fresh, or stale within `stale_max`) lists `kid`.
     pub(crate) fn has_kid(&self, kid: &str) -> bool {

@@ -21,6 +21,7 @@ mod decode;
 mod jwk;
 mod jwks;
 mod token_cache;
+mod verified;
 mod verify;
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ use std::time::Duration;
 pub use claims::{AmrEntry, Audience, Claims};
 pub use error::JwtError;
 pub(crate) use jwks::{JwksFetchError, JwksSource};
+pub use verified::VerifiedClaims;
 pub(crate) use verify::JwtVerifier;
 pub use verify::{FallbackReason, Verification};
 

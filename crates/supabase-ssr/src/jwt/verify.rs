@@ -11,13 +11,17 @@ use super::decode::{DecodedToken, HeaderAlg, decode};
 use super::jwk::VerifyKey;
 use super::jwks::{JwksCache, JwksSource, JwksTimings, KeyLookup};
 use super::token_cache::{Hit, TokenCache};
-use super::{Claims, JwtConfig, JwtError};
+use super::{Claims, JwtConfig, JwtError, VerifiedClaims};
 
 /// The outcome of a local verification that did not reject the token.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the large variant is the rare one, followed by an HTTP round trip anyway"
+)]
 pub enum Verification {
     /// The signature verified against the project's JWKS and every claim check passed.
-    Verified(Claims),
+    Verified(VerifiedClaims),
     /// The token could not be verified locally, but nothing in it is wrong so far. Trust
     /// the claims only after the Auth server accepts the token (`GET /user`), as auth-js
     /// does.
@@ -33,14 +37,16 @@ impl Verification {
     /// The claims, verified or not.
     pub fn claims(&self) -> &Claims {
         match self {
-            Self::Verified(claims) | Self::NeedsServerCheck { claims, .. } => claims,
+            Self::Verified(claims) => claims,
+            Self::NeedsServerCheck { claims, .. } => claims,
         }
     }
 
     /// Consumes the verification and returns the claims, verified or not.
     pub fn into_claims(self) -> Claims {
         match self {
-            Self::Verified(claims) | Self::NeedsServerCheck { claims, .. } => claims,
+            Self::Verified(claims) => claims.into_claims(),
+            Self::NeedsServerCheck { claims, .. } => claims,
         }
     }
 
@@ -178,6 +184,7 @@ impl JwtVerifier {
         let claims = decoded.claims;
         Ok(match fallback {
             None => {
+                let claims = Arc::new(claims);
                 if let (Some(cache), Some(kid)) = (&self.tokens, decoded.kid.as_deref()) {
                     // Generation 0 has no keys, so a key found when it was 0 came from a
                     // later set: from set 1 if that is where the count stands now. In any
@@ -188,9 +195,9 @@ impl JwtVerifier {
                         (before, _) => before,
                     };
                     let now = self.clock.now_millis();
-                    cache.insert(token, kid, claims.clone(), generation, now);
+                    cache.insert(token, kid, Arc::clone(&claims), generation, now);
                 }
-                Verification::Verified(claims)
+                Verification::Verified(VerifiedClaims::new(claims))
             }
             Some(reason) => Verification::NeedsServerCheck { claims, reason },
         })
@@ -199,7 +206,7 @@ impl JwtVerifier {
     /// The verified-token cache's answer for `token`: `Ok(Some)` on a hit that passes
     /// the same time and key checks a full verification would make, `Ok(None)` when the
     /// token has to be verified, an error when its cached claims are expired.
-    async fn cached(&self, token: &str) -> Result<Option<Claims>, JwtError> {
+    async fn cached(&self, token: &str) -> Result<Option<VerifiedClaims>, JwtError> {
         let Some(cache) = &self.tokens else {
             return Ok(None);
         };
@@ -217,14 +224,16 @@ impl JwtVerifier {
         }
         // The lookup a full verification would make (TTL refetch, stale limit,
         // outage), then the key set must still be the one the signature was checked
-        // against; otherwise verify again, once, against what is published now.
-        let still_published = matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
-            && self.jwks.generation() == generation;
+        // against; otherwise verify again, once, against what is published now. Within
+        // the TTL, an unchanged generation is that answer without the lookup.
+        let still_published = self.jwks.is_fresh_generation(generation)
+            || (matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
+                && self.jwks.generation() == generation);
         if !still_published {
             cache.remove(token);
             return Ok(None);
         }
-        Ok(Some(Arc::unwrap_or_clone(claims)))
+        Ok(Some(VerifiedClaims::new(claims)))
     }
 
     #[cfg(test)]

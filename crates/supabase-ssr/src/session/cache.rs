@@ -5,39 +5,26 @@
 //!
 //! Only valid sessions are kept; nothing about trust changes (the session is as
 //! unverified as before, and every refresh and verification decision is made again on
-//! each request). Bounded: at most `max_entries` values; a full cache overwrites its
-//! oldest entry, so memory stays flat under any stream of distinct cookies.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::{Mutex, PoisonError};
+//! each request). Bounded: at most `max_entries` values in a [`BoundedMap`] (a full
+//! cache overwrites its oldest entry), so memory stays flat under any stream of
+//! distinct cookies.
 
 use super::UnverifiedSession;
+use crate::bounded::BoundedMap;
 
 /// Default number of entries: each holds the cookie value and the session (about 5 KB
 /// for a typical session), so this is about 20 MB when full.
 pub(crate) const DEFAULT_MAX_ENTRIES: usize = 4096;
 
 pub(crate) struct SessionCache {
-    max_entries: usize,
-    hasher: std::hash::RandomState,
-    ring: Mutex<Ring>,
-}
-
-#[derive(Default)]
-struct Ring {
-    index: HashMap<u64, usize>,
-    slots: Vec<(u64, Box<str>, UnverifiedSession)>,
-    next: usize,
+    sessions: BoundedMap<UnverifiedSession>,
 }
 
 impl SessionCache {
     /// `None` for `max_entries == 0`: the cache is off.
     pub(crate) fn new(max_entries: usize) -> Option<Self> {
         (max_entries > 0).then(|| Self {
-            max_entries,
-            hasher: std::hash::RandomState::new(),
-            ring: Mutex::new(Ring::default()),
+            sessions: BoundedMap::new(max_entries),
         })
     }
 
@@ -49,53 +36,24 @@ impl SessionCache {
         let bytes = combined.as_bytes();
         let head = &bytes[..bytes.len().min(1024)];
         let tail = &bytes[bytes.len().saturating_sub(256)..];
-        let mut h = self.hasher.build_hasher();
-        h.write(head);
-        h.write(tail);
-        h.write_usize(bytes.len());
-        h.finish()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
-        // Index and slots change together with nothing in between that can panic.
-        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+        self.sessions
+            .hash(&[head, tail, &bytes.len().to_le_bytes()])
     }
 
     /// The session read from exactly this combined cookie value before.
     pub(crate) fn get(&self, combined: &str) -> Option<UnverifiedSession> {
-        let hash = self.hash(combined);
-        let ring = self.lock();
-        let slot = *ring.index.get(&hash)?;
-        let (_, value, session) = ring.slots.get(slot)?;
-        (**value == *combined).then(|| session.clone())
+        self.sessions
+            .get(combined, self.hash(combined), |s| Some(s.clone()))
     }
 
     /// Remembers the session read from `combined`.
     pub(crate) fn insert(&self, combined: &str, session: UnverifiedSession) {
-        let hash = self.hash(combined);
-        let entry = (hash, Box::from(combined), session);
-        let mut ring = self.lock();
-        if let Some(&slot) = ring.index.get(&hash) {
-            ring.slots[slot] = entry;
-            return;
-        }
-        if ring.slots.len() < self.max_entries {
-            ring.slots.push(entry);
-            let slot = ring.slots.len() - 1;
-            ring.index.insert(hash, slot);
-        } else {
-            let slot = ring.next;
-            ring.next = (slot + 1) % self.max_entries;
-            let old_hash = ring.slots[slot].0;
-            ring.index.remove(&old_hash);
-            ring.slots[slot] = entry;
-            ring.index.insert(hash, slot);
-        }
+        self.sessions.insert(combined, self.hash(combined), session);
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.lock().index.len()
+        self.sessions.len()
     }
 }
 

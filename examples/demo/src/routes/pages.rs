@@ -20,7 +20,7 @@ pub(crate) async fn home(
     MaybeVerified(claims): MaybeVerified,
 ) -> Response {
     let user = claims.as_ref().and_then(|c| c.email.as_deref());
-    views::home(&Ctx::new(&app, user), claims.as_ref()).into_response()
+    views::home(&Ctx::new(&app, user), claims.as_deref()).into_response()
 }
 
 /// `GET /dashboard`: verified claims, the user from the Auth server, and the session's

@@ -113,9 +113,11 @@ async fn rotated_in_kid_is_picked_up_by_a_refetch() {
     clock.advance_millis(30_000);
     assert_eq!(
         verifier.verify(&k.rs.token(&payload())).await,
-        Ok(Verification::Verified(
-            crate::jwt::Claims::from_payload_json(payload().to_string()).unwrap()
-        ))
+        Ok(Verification::Verified(crate::jwt::VerifiedClaims::new(
+            std::sync::Arc::new(
+                crate::jwt::Claims::from_payload_json(payload().to_string()).unwrap()
+            )
+        )))
     );
     assert_eq!(source.calls(), 2);
     assert_eq!(verifier.jwks().generation(), 2);

@@ -9,6 +9,10 @@ fn claims_of(payload: &serde_json::Value) -> Claims {
     Claims::from_payload_json(payload.to_string()).unwrap()
 }
 
+fn verified_of(payload: &serde_json::Value) -> crate::jwt::VerifiedClaims {
+    crate::jwt::VerifiedClaims::new(std::sync::Arc::new(claims_of(payload)))
+}
+
 #[tokio::test]
 async fn valid_es256_token_is_verified() {
     let source = FakeSource::serving(all_keys_jwks());
@@ -16,7 +20,7 @@ async fn valid_es256_token_is_verified() {
     let token = keys().es.token(&payload());
     assert_eq!(
         verifier.verify(&token).await,
-        Ok(Verification::Verified(claims_of(&payload())))
+        Ok(Verification::Verified(verified_of(&payload())))
     );
     assert_eq!(source.calls(), 1);
 }
@@ -28,7 +32,7 @@ async fn valid_rs256_token_is_verified() {
     let token = keys().rs.token(&payload());
     assert_eq!(
         verifier.verify(&token).await,
-        Ok(Verification::Verified(claims_of(&payload())))
+        Ok(Verification::Verified(verified_of(&payload())))
     );
 }
 
@@ -39,7 +43,7 @@ async fn valid_eddsa_token_is_verified() {
     let token = keys().ed.token(&payload());
     assert_eq!(
         verifier.verify(&token).await,
-        Ok(Verification::Verified(claims_of(&payload())))
+        Ok(Verification::Verified(verified_of(&payload())))
     );
 }
 
@@ -349,7 +353,7 @@ async fn rsa_jwk_with_leading_zero_bytes_verifies() {
     let (verifier, _clock) = verifier(&source);
     assert_eq!(
         verifier.verify(&k.rs.token(&payload())).await,
-        Ok(Verification::Verified(claims_of(&payload())))
+        Ok(Verification::Verified(verified_of(&payload())))
     );
 }
 

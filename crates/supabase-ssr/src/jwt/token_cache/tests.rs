@@ -138,7 +138,7 @@ fn verifier(config: JwtConfig, source: &Arc<Source>) -> (JwtVerifier, ManualCloc
 
 fn verified(outcome: Result<Verification, JwtError>) -> crate::jwt::Claims {
     match outcome {
-        Ok(Verification::Verified(claims)) => claims,
+        Ok(Verification::Verified(claims)) => claims.into_claims(),
         other => panic!("expected Verified, got {other:?}"),
     }
 }
@@ -375,13 +375,13 @@ async fn a_different_token_with_the_same_signature_is_not_a_hit() {
 #[test]
 fn the_ring_reuses_slots_and_updates_a_token_in_place() {
     let cache = TokenCache::new(2, Duration::from_secs(60));
-    let claims = crate::jwt::Claims::default();
-    cache.insert("x.y.1", "k", claims.clone(), 0, 0);
-    cache.insert("x.y.1", "k", claims.clone(), 1, 0);
+    let claims = Arc::new(crate::jwt::Claims::default());
+    cache.insert("x.y.1", "k", Arc::clone(&claims), 0, 0);
+    cache.insert("x.y.1", "k", Arc::clone(&claims), 1, 0);
     assert_eq!(cache.len(), 1, "the same token takes one slot");
     assert_eq!(cache.get("x.y.1", 0).unwrap().generation, 1);
-    cache.insert("x.y.2", "k", claims.clone(), 0, 0);
-    cache.insert("x.y.3", "k", claims.clone(), 0, 0);
+    cache.insert("x.y.2", "k", Arc::clone(&claims), 0, 0);
+    cache.insert("x.y.3", "k", Arc::clone(&claims), 0, 0);
     assert_eq!(cache.len(), 2);
     assert!(cache.get("x.y.1", 0).is_none());
     assert!(cache.get("x.y.2", 0).is_some() && cache.get("x.y.3", 0).is_some());
@@ -392,7 +392,7 @@ fn the_ring_reuses_slots_and_updates_a_token_in_place() {
     assert_eq!(cache.len(), 0);
     // Ten thousand distinct tokens through a two-slot cache: still two.
     for n in 0..10_000 {
-        cache.insert(&format!("x.y.{n}"), "k", claims.clone(), 0, 0);
+        cache.insert(&format!("x.y.{n}"), "k", Arc::clone(&claims), 0, 0);
     }
     assert_eq!(cache.len(), 2);
 }

@@ -1,0 +1,233 @@
+//! A bounded map from exact strings to values, shared by every request of a process:
+//! the store behind the decoded-session cache and the verified-token cache.
+//!
+//! At most `max_entries` entries; inserting into a full map overwrites the oldest entry
+//! (a ring, O(1) per operation), so memory stays flat however many distinct keys pass
+//! through. Keys are hashed with a per-process seed over the parts the owner chooses
+//! (a sample of a long key), so nobody can aim keys at one bucket; keys that share a
+//! hash only compete for a slot, and a hit always compares every byte of the key.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use foldhash::fast::RandomState;
+
+pub(crate) struct BoundedMap<V> {
+    max_entries: usize,
+    hasher: RandomState,
+    // Held only for lookups and slot updates, never across an await.
+    ring: Mutex<Ring<V>>,
+}
+
+/// Entries in insertion order, in slots reused in turn once all are taken.
+struct Ring<V> {
+    /// Key hash -> slot.
+    index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    /// Grows up to `max_entries`, then stays that long.
+    slots: Vec<Option<Entry<V>>>,
+    /// The slot the next insertion overwrites once `slots` is full: the oldest.
+    next: usize,
+}
+
+struct Entry<V> {
+    hash: u64,
+    key: Box<str>,
+    value: V,
+}
+
+impl<V> BoundedMap<V> {
+    /// A map of at most `max_entries` entries (at least 1).
+    pub(crate) fn new(max_entries: usize) -> Self {
+        Self {
+            max_entries: max_entries.max(1),
+            hasher: RandomState::default(),
+            ring: Mutex::new(Ring {
+                index: HashMap::default(),
+                slots: Vec::new(),
+                next: 0,
+            }),
+        }
+    }
+
+    /// The hash of a key, from the parts of it the owner picked (they must be a
+    /// function of the key alone).
+    pub(crate) fn hash(&self, parts: &[&[u8]]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for part in parts {
+            h.write(part);
+        }
+        h.finish()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ring<V>> {
+        // Index and slots change together with nothing in between that can panic, so a
+        // poisoned lock is still consistent.
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `read` of the value stored for exactly `key` (of hash `hash`). When `read`
+    /// returns `None` the entry is dropped.
+    pub(crate) fn get<R>(
+        &self,
+        key: &str,
+        hash: u64,
+        read: impl FnOnce(&V) -> Option<R>,
+    ) -> Option<R> {
+        let mut ring = self.lock();
+        let slot = *ring.index.get(&hash)?;
+        let entry = ring.slots.get(slot)?.as_ref()?;
+        if &*entry.key != key {
+            return None;
+        }
+        let out = read(&entry.value);
+        if out.is_none() {
+            ring.clear_slot(slot);
+        }
+        out
+    }
+
+    /// Stores `value` for `key`. A key already present (or another with the same
+    /// hash) is replaced in place.
+    pub(crate) fn insert(&self, key: &str, hash: u64, value: V) {
+        let entry = Entry {
+            hash,
+            key: Box::from(key),
+            value,
+        };
+        let mut ring = self.lock();
+        if let Some(&slot) = ring.index.get(&hash)
+            && let Some(place) = ring.slots.get_mut(slot)
+        {
+            // Dropped outside the lock would be nicer, but the old value is small next
+            // to the lookup it saves.
+            *place = Some(entry);
+            return;
+        }
+        let slot = if ring.slots.len() < self.max_entries {
+            ring.slots.push(None);
+            ring.slots.len() - 1
+        } else {
+            let oldest = ring.next;
+            ring.next = (oldest + 1) % self.max_entries;
+            ring.clear_slot(oldest);
+            oldest
+        };
+        ring.slots[slot] = Some(entry);
+        ring.index.insert(hash, slot);
+    }
+
+    /// Forgets `key`.
+    pub(crate) fn remove(&self, key: &str, hash: u64) {
+        let mut ring = self.lock();
+        let Some(&slot) = ring.index.get(&hash) else {
+            return;
+        };
+        if ring
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|e| &*e.key == key)
+        {
+            ring.clear_slot(slot);
+        }
+    }
+
+    /// How many entries are held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().index.len()
+    }
+}
+
+impl<V> Ring<V> {
+    fn clear_slot(&mut self, slot: usize) {
+        if let Some(old) = self.slots.get_mut(slot).and_then(Option::take) {
+            // The index may already point elsewhere for this hash (a colliding key took
+            // over); only remove what points here.
+            if self.index.get(&old.hash) == Some(&slot) {
+                self.index.remove(&old.hash);
+            }
+        }
+    }
+}
+
+/// The index's keys are already seeded hashes; hashing them again would only cost time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `u64` keys; this keeps any other use correct.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn map(n: usize) -> (BoundedMap<u32>, impl Fn(&BoundedMap<u32>, &str) -> u64) {
+        (BoundedMap::new(n), |m: &BoundedMap<u32>, k: &str| {
+            m.hash(&[k.as_bytes()])
+        })
+    }
+
+    #[test]
+    fn the_ring_reuses_slots_and_replaces_a_key_in_place() {
+        let (m, h) = map(2);
+        m.insert("a", h(&m, "a"), 1);
+        m.insert("a", h(&m, "a"), 2);
+        assert_eq!(m.len(), 1, "the same key takes one slot");
+        assert_eq!(m.get("a", h(&m, "a"), |v| Some(*v)), Some(2));
+        m.insert("b", h(&m, "b"), 3);
+        m.insert("c", h(&m, "c"), 4);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            m.get("a", h(&m, "a"), |v| Some(*v)),
+            None,
+            "the oldest went"
+        );
+        assert_eq!(m.get("b", h(&m, "b"), |v| Some(*v)), Some(3));
+        m.remove("b", h(&m, "b"));
+        assert_eq!(m.len(), 1);
+        // A reader that declines drops the entry.
+        assert_eq!(m.get("c", h(&m, "c"), |_| None::<()>), None);
+        assert_eq!(m.len(), 0);
+        for n in 0..10_000 {
+            let k = n.to_string();
+            m.insert(&k, h(&m, &k), n);
+        }
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.get("9999", h(&m, "9999"), |v| Some(*v)), Some(9999));
+    }
+
+    #[test]
+    fn a_hit_needs_the_exact_key_even_when_hashes_collide() {
+        let (m, _) = map(4);
+        // Two keys forced onto one hash: they compete for one slot.
+        m.insert("x", 7, 1);
+        assert_eq!(m.get("y", 7, |v| Some(*v)), None);
+        m.insert("y", 7, 2);
+        assert_eq!(m.get("x", 7, |v| Some(*v)), None);
+        assert_eq!(m.get("y", 7, |v| Some(*v)), Some(2));
+        m.remove("x", 7);
+        assert_eq!(
+            m.len(),
+            1,
+            "removing another key of the same hash changes nothing"
+        );
+        assert_eq!(m.hash(&[b"ab", b"c"]), m.hash(&[b"ab", b"c"]));
+    }
+}
