@@ -39,7 +39,7 @@ OPTIONS:
     -h, --help
 
 http also takes --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 3; the median round is reported); memory takes --tokens N.
+--rounds N (default 5; the median round is reported); memory takes --tokens N.
 `bench instr read|hit|miss|sig N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.

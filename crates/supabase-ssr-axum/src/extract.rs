@@ -1,4 +1,7 @@
 //! Extractors over what the layer put in the request extensions, and their rejections.
+//!
+//! The layer inserts one value per request, [`LayerOutput`]: a single insert costs
+//! less than one per extractor type.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -9,7 +12,7 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode, Uri};
+use http::{Extensions, HeaderValue, StatusCode, Uri};
 use supabase_ssr::cookies::encode_uri_component;
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
@@ -41,9 +44,30 @@ use crate::outcome::AuthOutcome;
 #[derive(Clone, Debug)]
 pub struct Supabase(ServerClient);
 
+/// What the layer learned about a request, as one request extension.
+#[derive(Clone)]
+pub(crate) struct LayerOutput {
+    pub(crate) outcome: AuthOutcome,
+    pub(crate) client: Supabase,
+    /// Where [`Verified`] sends a signed-out request, when a login path is configured.
+    pub(crate) login: Option<LoginRedirect>,
+}
+
+impl LayerOutput {
+    pub(crate) fn of(extensions: &Extensions) -> Option<&Self> {
+        extensions.get::<Self>()
+    }
+}
+
 impl Supabase {
     pub(crate) fn new(client: ServerClient) -> Self {
         Self(client)
+    }
+
+    /// The client the layer put in these request extensions, for code that sees the
+    /// request but is not an extractor (a tower middleware below the layer).
+    pub fn from_extensions(extensions: &Extensions) -> Option<&Self> {
+        LayerOutput::of(extensions).map(|o| &o.client)
     }
 
     /// The client.
@@ -69,9 +93,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Supabase {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or(MissingLayer {
-            extractor: "Supabase",
-        })
+        Self::from_extensions(&parts.extensions)
+            .cloned()
+            .ok_or(MissingLayer {
+                extractor: "Supabase",
+            })
     }
 }
 
@@ -79,7 +105,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Supabase {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {
-        Ok(parts.extensions.get::<Self>().cloned())
+        Ok(Self::from_extensions(&parts.extensions).cloned())
     }
 }
 
@@ -87,9 +113,11 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthOutcome {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Self>().cloned().ok_or(MissingLayer {
-            extractor: "AuthOutcome",
-        })
+        Self::from_extensions(&parts.extensions)
+            .cloned()
+            .ok_or(MissingLayer {
+                extractor: "AuthOutcome",
+            })
     }
 }
 
@@ -97,7 +125,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthOutcome {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {
-        Ok(parts.extensions.get::<Self>().cloned())
+        Ok(Self::from_extensions(&parts.extensions).cloned())
     }
 }
 
@@ -122,9 +150,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Verified {
     type Rejection = VerifiedRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<AuthOutcome>() {
-            Some(AuthOutcome::Verified(claims)) => Ok(Self(claims.clone())),
-            Some(_) => Err(match parts.extensions.get::<LoginRedirect>() {
+        match LayerOutput::of(&parts.extensions) {
+            Some(LayerOutput {
+                outcome: AuthOutcome::Verified(claims),
+                ..
+            }) => Ok(Self(claims.clone())),
+            Some(output) => Err(match &output.login {
                 Some(login) => VerifiedRejection::LoginRedirect {
                     location: login.location(),
                 },
@@ -158,7 +189,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeVerified {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let outcome = parts.extensions.get::<AuthOutcome>();
+        let outcome = AuthOutcome::from_extensions(&parts.extensions);
         if outcome.is_none() {
             tracing::debug!(
                 path = parts.uri.path(),

@@ -2,8 +2,10 @@
 
 use supabase_ssr::{AuthError, VerifiedClaims};
 
-/// The result of the layer's session check, stored in the request extensions of every
-/// request the layer did not skip.
+use crate::extract::LayerOutput;
+
+/// The result of the layer's session check, kept with every request the layer did not
+/// skip (see [`AuthOutcome::from_extensions`] outside extractors).
 ///
 /// Also an extractor (see the [crate documentation](crate)); [`Verified`](crate::Verified) and
 /// [`MaybeVerified`](crate::MaybeVerified) are shortcuts over it.
@@ -34,6 +36,13 @@ pub enum AuthOutcome {
 }
 
 impl AuthOutcome {
+    /// The outcome the layer put in these request extensions, for code that sees the
+    /// request but is not an extractor (a tower middleware below the layer). `None` when
+    /// the layer did not run on the request.
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<&Self> {
+        LayerOutput::of(extensions).map(|o| &o.outcome)
+    }
+
     /// Builds the outcome of a `get_claims` call.
     pub(crate) fn from_result(result: Result<Option<VerifiedClaims>, AuthError>) -> Self {
         match result {

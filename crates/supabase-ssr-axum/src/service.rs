@@ -10,7 +10,7 @@ use http::{Request, Response};
 use supabase_ssr::AuthError;
 use tower_service::Service;
 
-use crate::extract::{LoginRedirect, Supabase};
+use crate::extract::{LayerOutput, LoginRedirect, Supabase};
 use crate::headers::{rewrite_request_cookies, write_response_headers};
 use crate::layer::SupabaseLayer;
 use crate::outcome::AuthOutcome;
@@ -66,15 +66,15 @@ where
         let (parts, body) = req.into_parts();
         // An outer SupabaseLayer already did the work: a second client over the same
         // cookies would only refresh and write twice.
-        if (self.layer.skip)(&parts) || parts.extensions.get::<Supabase>().is_some() {
+        if (self.layer.skip)(&parts) || LayerOutput::of(&parts.extensions).is_some() {
             return Box::pin(inner.call(Request::from_parts(parts, body)));
         }
         let mut req = Request::from_parts(parts, body);
-        let layer = self.layer.clone();
+        let (auth, login_path) = (self.layer.auth.clone(), self.layer.login_path.clone());
 
         Box::pin(async move {
             let cookies = Arc::new(RequestCookies::new(req.headers()));
-            let client = layer.auth.server_client_shared(cookies.clone());
+            let client = auth.server_client_shared(cookies.clone());
 
             let result = client.get_claims().await;
             if let Err(error) = &result {
@@ -87,16 +87,15 @@ where
                     rewrite_request_cookies(req.headers_mut(), writes.iter());
                 }
             }
-            let login = layer.login_path.as_ref().map(|path| LoginRedirect {
-                login_path: path.clone(),
+            let login = login_path.map(|login_path| LoginRedirect {
+                login_path,
                 original: req.uri().clone(),
             });
-            let extensions = req.extensions_mut();
-            extensions.insert(AuthOutcome::from_result(result));
-            extensions.insert(Supabase::new(client));
-            if let Some(login) = login {
-                extensions.insert(login);
-            }
+            req.extensions_mut().insert(LayerOutput {
+                outcome: AuthOutcome::from_result(result),
+                client: Supabase::new(client),
+                login,
+            });
 
             let mut res = inner.call(req).await?;
             // Handlers write through the same client, so this also carries their sign-ins

@@ -56,16 +56,32 @@ impl ServerClient {
         let Some(session) = self.stored_session() else {
             return Ok(None);
         };
-        let now = self.auth.now_millis();
-        if !session.expires_within(now, self.auth.inner.refresh_margin_millis) {
+        if !self.expires_soon(&session) {
             return Ok(Some(session));
         }
+        Box::pin(self.refreshed_or_kept(session)).await.map(Some)
+    }
+
+    /// Whether `session` is within the refresh margin of its expiry (or past it).
+    fn expires_soon(&self, session: &UnverifiedSession) -> bool {
+        session.expires_within(
+            self.auth.now_millis(),
+            self.auth.inner.refresh_margin_millis,
+        )
+    }
+
+    /// `get_session` for a session that expires soon: refreshed, or kept as it is when
+    /// the refresh fails and it is still valid.
+    async fn refreshed_or_kept(
+        &self,
+        session: UnverifiedSession,
+    ) -> Result<UnverifiedSession, AuthError> {
         match self.refresh_with(&session).await {
-            Ok(fresh) => Ok(Some(fresh)),
+            Ok(fresh) => Ok(fresh),
             Err(error) => {
                 if !session.is_expired(self.auth.now_millis()) {
                     tracing::debug!(%error, "supabase-ssr: early refresh failed; the session is still valid");
-                    return Ok(Some(session));
+                    return Ok(session);
                 }
                 if !error.is_transient() {
                     self.remove_session();
@@ -155,14 +171,30 @@ impl ServerClient {
     /// `kid`, a `kid` still unknown after a refetch) are checked with the Auth server
     /// (`GET /user`) instead.
     pub async fn get_claims(&self) -> Result<Option<VerifiedClaims>, AuthError> {
-        let Some(session) = self.get_session().await? else {
+        let Some(session) = self.stored_session() else {
             return Ok(None);
+        };
+        let session = if self.expires_soon(&session) {
+            Box::pin(self.refreshed_or_kept(session)).await?
+        } else {
+            session
         };
         self.verify_token(session.access_token()).await.map(Some)
     }
 
     /// Verifies an access token (from the session or an `Authorization` header).
     pub async fn verify_token(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+        // The common case answers without waiting on anything: a token the
+        // verified-token cache vouches for.
+        if let Some(claims) = self.auth.inner.jwt.verified_from_cache(token) {
+            return Ok(claims);
+        }
+        // Boxed: what may wait on the network (a JWKS fetch, `GET /user`) makes a large
+        // future, which the cached answer above should not carry.
+        Box::pin(self.verify_token_in_full(token)).await
+    }
+
+    async fn verify_token_in_full(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
         match self
             .auth
             .inner

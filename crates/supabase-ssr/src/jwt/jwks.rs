@@ -131,8 +131,7 @@ impl JwksCache {
     /// Whether the key set in use is within its TTL (a lookup would not fetch) and is
     /// still `generation`: then it holds every key it held when that generation began,
     /// and a lookup of one of them would find it. The verified-token cache's fast path.
-    pub(crate) fn is_fresh_generation(&self, generation: u64) -> bool {
-        let now = self.clock.now_millis();
+    pub(crate) fn is_fresh_generation(&self, generation: u64, now: i64) -> bool {
         let state = self.lock_state();
         let age = now.saturating_sub(state.fetched_at_ms);
         state.keys.is_some()

@@ -79,9 +79,9 @@ impl TokenCache {
     /// any two tokens a project issues, and is far shorter than the whole token. Tokens
     /// that share a signature only collide; a hit always compares every byte.
     fn hash(&self, token: &str) -> u64 {
-        let signature = token.rsplit('.').next().unwrap_or(token);
-        self.entries
-            .hash(&[signature.as_bytes(), &token.len().to_le_bytes()])
+        let bytes = token.as_bytes();
+        let signature = memchr::memrchr(b'.', bytes).map_or(bytes, |dot| &bytes[dot + 1..]);
+        self.entries.hash(&[signature, &token.len().to_le_bytes()])
     }
 
     /// The entry for exactly `token`, unless it is older than the maximum age (then it

@@ -203,6 +203,19 @@ impl JwtVerifier {
         })
     }
 
+    /// The verified-token cache's answer for `token` when it needs nothing that waits:
+    /// a hit whose `exp`/`nbf` pass and whose JWKS is still the fresh set it was
+    /// verified against. `None` in every other case, which [`Self::verify`] decides in
+    /// full (with the same cache).
+    pub(crate) fn verified_from_cache(&self, token: &str) -> Option<VerifiedClaims> {
+        let cache = self.tokens.as_ref()?;
+        let now = self.clock.now_millis();
+        let hit = cache.get(token, now)?;
+        (self.check_times_at(&hit.claims, now).is_ok()
+            && self.jwks.is_fresh_generation(hit.generation, now))
+        .then(|| VerifiedClaims::new(hit.claims))
+    }
+
     /// The verified-token cache's answer for `token`: `Ok(Some)` on a hit that passes
     /// the same time and key checks a full verification would make, `Ok(None)` when the
     /// token has to be verified, an error when its cached claims are expired.
@@ -210,15 +223,16 @@ impl JwtVerifier {
         let Some(cache) = &self.tokens else {
             return Ok(None);
         };
+        let now = self.clock.now_millis();
         let Some(Hit {
             claims,
             kid,
             generation,
-        }) = cache.get(token, self.clock.now_millis())
+        }) = cache.get(token, now)
         else {
             return Ok(None);
         };
-        if let Err(error) = self.check_times(&claims) {
+        if let Err(error) = self.check_times_at(&claims, now) {
             cache.remove(token);
             return Err(error);
         }
@@ -226,7 +240,7 @@ impl JwtVerifier {
         // outage), then the key set must still be the one the signature was checked
         // against; otherwise verify again, once, against what is published now. Within
         // the TTL, an unchanged generation is that answer without the lookup.
-        let still_published = self.jwks.is_fresh_generation(generation)
+        let still_published = self.jwks.is_fresh_generation(generation, now)
             || (matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
                 && self.jwks.generation() == generation);
         if !still_published {
@@ -251,7 +265,11 @@ impl JwtVerifier {
 
     /// `exp` and `nbf` against the clock. Also what a cached verification must re-check.
     pub(crate) fn check_times(&self, claims: &Claims) -> Result<(), JwtError> {
-        let now = self.clock.now_millis().div_euclid(1000);
+        self.check_times_at(claims, self.clock.now_millis())
+    }
+
+    fn check_times_at(&self, claims: &Claims, now_ms: i64) -> Result<(), JwtError> {
+        let now = now_ms.div_euclid(1000);
         // auth-js: `if (!exp) throw 'Missing exp claim'`, so 0 counts as missing.
         let exp = claims
             .exp

@@ -28,14 +28,15 @@ impl SessionCache {
         })
     }
 
-    /// Hashes the first kilobyte, the last 256 bytes and the length: cookies of two
-    /// sessions already differ there (the access token's claims and signature come
-    /// first), and a full hash would cost more than the rest of a cache hit. Values that
-    /// share a hash only compete for a slot; a hit compares every byte.
+    /// Hashes the first 512 bytes, the last 128 and the length: the cookies of two
+    /// users already differ there (the access token's `sub`, `exp` and `iat` are in the
+    /// first 512 bytes), and a full hash would cost more than the rest of a cache hit.
+    /// Values that share a hash (say, two sessions of one user issued in the same
+    /// second) only compete for a slot; a hit compares every byte.
     fn hash(&self, combined: &str) -> u64 {
         let bytes = combined.as_bytes();
-        let head = &bytes[..bytes.len().min(1024)];
-        let tail = &bytes[bytes.len().saturating_sub(256)..];
+        let head = &bytes[..bytes.len().min(512)];
+        let tail = &bytes[bytes.len().saturating_sub(128)..];
         self.sessions
             .hash(&[head, tail, &bytes.len().to_le_bytes()])
     }
