@@ -13,8 +13,14 @@ use crate::common::OffsetClock;
 pub(crate) const BODY: &str = "Hello, World!";
 
 /// `GET /` answers "Hello, World!", nothing else.
+///
+/// Both routers end with `with_state(())`, which turns their handlers into services
+/// once: without it, axum 0.8 rebuilds each handler's service, layers included, on
+/// every request.
 pub(crate) fn plain() -> Router {
-    Router::new().route("/", get(|| async { BODY }))
+    Router::new()
+        .route("/", get(|| async { BODY }))
+        .with_state(())
 }
 
 /// The same route behind `SupabaseLayer`; the handler insists on verified claims, so a
@@ -23,6 +29,7 @@ pub(crate) fn proxy(auth: SupabaseAuth) -> Router {
     Router::new()
         .route("/", get(|Verified(_claims): Verified| async { BODY }))
         .layer(SupabaseLayer::new(auth))
+        .with_state(())
 }
 
 /// A `SupabaseAuth` for the emulator at `url`, with the defaults, optionally living

@@ -52,6 +52,13 @@ impl CookieMethods for RequestCookies {
         }
     }
 
+    fn raw_cookie_header(&self) -> Option<&[u8]> {
+        match &self.fields {
+            Fields::One(one) => Some(one.as_bytes()),
+            Fields::Many(_) => None,
+        }
+    }
+
     fn set_all(
         &self,
         cookies: &[SetCookie],
@@ -77,6 +84,11 @@ mod tests {
         headers.append(COOKIE, HeaderValue::from_bytes(b"d=\xff").unwrap());
         let cookies = RequestCookies::new(&headers);
         assert_eq!(
+            cookies.raw_cookie_header(),
+            None,
+            "three fields: the list is read"
+        );
+        assert_eq!(
             cookies.get_all(),
             [
                 Cookie::new("a", "1"),
@@ -94,5 +106,12 @@ mod tests {
         cookies.set_all(&[write("z")], &[]).unwrap();
         let names: Vec<String> = cookies.writes().iter().map(|w| w.name.clone()).collect();
         assert_eq!(names, ["x", "y", "z"]);
+
+        let mut one = HeaderMap::new();
+        one.insert(COOKIE, HeaderValue::from_static("a=1; b=2"));
+        assert_eq!(
+            RequestCookies::new(&one).raw_cookie_header(),
+            Some(&b"a=1; b=2"[..])
+        );
     }
 }

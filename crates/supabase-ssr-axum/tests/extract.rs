@@ -242,3 +242,43 @@ async fn auth_outcome_is_an_extractor() {
         json!({"verified": false, "no_session": true, "failed": false, "email": null})
     );
 }
+
+/// A plain tower middleware below the layer reads what the layer found from the
+/// request extensions, without extractors.
+#[tokio::test]
+async fn middleware_below_the_layer_reads_the_outcome_from_the_extensions() {
+    use axum::extract::Request;
+    use axum::middleware::{Next, from_fn};
+    use axum::response::Response;
+
+    async fn tag(req: Request, next: Next) -> Response {
+        let who = match AuthOutcome::from_extensions(req.extensions()) {
+            Some(AuthOutcome::Verified(claims)) => claims.email.clone().unwrap_or_default(),
+            Some(AuthOutcome::NoSession) => "no session".to_owned(),
+            Some(_) => "failed".to_owned(),
+            None => "no layer".to_owned(),
+        };
+        let client = Supabase::from_extensions(req.extensions()).is_some();
+        let mut res = next.run(req).await;
+        res.headers_mut()
+            .insert("x-who", format!("{who}; client={client}").parse().unwrap());
+        res
+    }
+
+    let emu = emulator().await;
+    let auth = auth(&emu);
+    let cookies = signed_in_cookies(&auth).await;
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route("/logo.png", get(|| async { "png" }))
+        .layer(from_fn(tag))
+        .layer(SupabaseLayer::new(auth));
+
+    let res = send(&app, get_with("/", &[&header_of(&cookies)])).await;
+    assert_eq!(res.header("x-who"), [format!("{EMAIL}; client=true")]);
+    let res = send(&app, get_with("/", &[])).await;
+    assert_eq!(res.header("x-who"), ["no session; client=true"]);
+    // A path the matcher skips gets nothing in its extensions.
+    let res = send(&app, get_with("/logo.png", &[&header_of(&cookies)])).await;
+    assert_eq!(res.header("x-who"), ["no layer; client=false"]);
+}

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cookies::{
-    CACHE_HEADERS, Cookie, CookieConfig, CookieMethods, apply_writes, combine_chunks, decode_value,
-    plan_writes,
+    CACHE_HEADERS, Cookie, CookieConfig, CookieMethods, RawRead, apply_writes, combine_chunks,
+    combined_from_header, decode_value, plan_writes,
 };
 
 pub(crate) struct CookieStorage {
@@ -18,7 +18,8 @@ pub(crate) struct CookieStorage {
 
 #[derive(Default)]
 struct State {
-    /// `None` until the first read.
+    /// `None` until the first write, or the first read the raw `Cookie` header could
+    /// not answer (see `with_combined`).
     view: Option<Vec<Cookie>>,
     headers_sent: bool,
 }
@@ -35,11 +36,12 @@ impl CookieStorage {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is valid after any panic elsewhere (it is only replaced whole), so a
         // poisoned lock is used as is.
-        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.view.is_none() {
-            guard.view = Some(self.methods.get_all());
-        }
-        guard
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The view, read with `get_all` on first use.
+    fn view<'a>(&self, guard: &'a mut MutexGuard<'_, State>) -> &'a mut Vec<Cookie> {
+        guard.view.get_or_insert_with(|| self.methods.get_all())
     }
 
     /// The stored value of `key` (chunks combined, `base64-` decoded and checked to be
@@ -49,11 +51,24 @@ impl CookieStorage {
     }
 
     /// `read` of the cookie value of `key` (chunks combined, not decoded), or `None`
-    /// when there is none. The value is borrowed from the view when it is one cookie;
-    /// `read` runs under the view's lock, so it must not use this storage.
+    /// when there is none. `read` runs under the view's lock, so it must not use this
+    /// storage.
+    ///
+    /// Until something is written, the value is read straight from the request's
+    /// `Cookie` header when the cookie methods offer it (borrowed, no cookie list
+    /// built); otherwise, and whenever that reading needs decoding, from the view.
     pub(crate) fn with_combined<R>(&self, key: &str, read: impl FnOnce(&str) -> R) -> Option<R> {
-        let guard = self.lock();
-        let view = guard.view.as_deref().unwrap_or_default();
+        let mut guard = self.lock();
+        if guard.view.is_none()
+            && let Some(header) = self.methods.raw_cookie_header()
+        {
+            match combined_from_header(header, key, self.config.max_chunks) {
+                RawRead::Found(value) => return Some(read(&value)),
+                RawRead::Absent => return None,
+                RawRead::NeedsParse => {}
+            }
+        }
+        let view = self.view(&mut guard);
         let combined = combine_chunks(
             key,
             view.iter().map(|c| (c.name.as_str(), c.value.as_str())),
@@ -68,7 +83,7 @@ impl CookieStorage {
     pub(crate) fn apply(&self, sets: &[(&str, &str)], removes: &[&str]) {
         let (plan, send_headers) = {
             let mut guard = self.lock();
-            let view = guard.view.get_or_insert_with(Vec::new);
+            let view = self.view(&mut guard);
             let plan = plan_writes(view, sets, removes, &self.config);
             if plan.is_empty() {
                 return;
@@ -122,6 +137,71 @@ mod tests {
         assert!(calls[1].headers.is_empty() && calls[2].headers.is_empty());
         assert_eq!(calls[1].cookies[0].value, to_base64_value("{\"a\":2}"));
         assert_eq!(jar.cookie_header(), "theme=dark");
+    }
+
+    /// Cookie methods over one raw header that count `get_all` calls.
+    struct Raw {
+        header: &'static str,
+        get_all_calls: std::sync::atomic::AtomicUsize,
+        jar: CookieJar,
+    }
+
+    impl CookieMethods for Raw {
+        fn get_all(&self) -> Vec<Cookie> {
+            self.get_all_calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::cookies::parse_cookie_header(self.header)
+        }
+        fn set_all(
+            &self,
+            cookies: &[crate::cookies::SetCookie],
+            headers: &[(&'static str, &'static str)],
+        ) -> Result<(), crate::cookies::SetAllError> {
+            self.jar.set_all(cookies, headers)
+        }
+        fn raw_cookie_header(&self) -> Option<&[u8]> {
+            Some(self.header.as_bytes())
+        }
+    }
+
+    fn raw(header: &'static str) -> (Arc<Raw>, CookieStorage) {
+        let methods = Arc::new(Raw {
+            header,
+            get_all_calls: 0.into(),
+            jar: CookieJar::default(),
+        });
+        let storage = CookieStorage::new(methods.clone(), Arc::new(CookieConfig::default()));
+        (methods, storage)
+    }
+
+    fn get_all_calls(raw: &Raw) -> usize {
+        raw.get_all_calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn reads_come_from_the_raw_header_until_something_is_written() {
+        let (methods, storage) =
+            raw("theme=dark; sb-x-auth-token.0=base64-e3; sb-x-auth-token.1=0%3D");
+        // The second chunk holds an escape: the list is needed for this key, once.
+        assert_eq!(
+            storage.get_item(K).as_deref(),
+            Some("{}"),
+            "base64-e30= decoded"
+        );
+        assert_eq!(get_all_calls(&methods), 1);
+
+        let (methods, storage) = raw("theme=dark; sb-x-auth-token=base64-eyJhIjoxfQ");
+        assert_eq!(storage.get_item(K).as_deref(), Some("{\"a\":1}"));
+        assert_eq!(storage.get_item("sb-x-auth-token-code-verifier"), None);
+        assert_eq!(
+            get_all_calls(&methods),
+            0,
+            "read from the header, no list built"
+        );
+        storage.apply(&[(K, "{\"a\":2}")], &[]);
+        assert_eq!(get_all_calls(&methods), 1, "a write needs the list, once");
+        assert_eq!(storage.get_item(K).as_deref(), Some("{\"a\":2}"));
+        assert_eq!(get_all_calls(&methods), 1);
     }
 
     proptest! {

@@ -134,6 +134,88 @@ pub fn parse_cookie_fields<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Ve
     }
 }
 
+/// What reading one value straight from a `Cookie` header found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RawRead<'a> {
+    /// The combined value, exactly as the parsed cookie list would give it.
+    Found(Cow<'a, str>),
+    /// No value, exactly as the parsed cookie list would say.
+    Absent,
+    /// A cookie of interest needs decoding (a `%` escape, bytes that are not UTF-8):
+    /// read the parsed list instead.
+    NeedsParse,
+}
+
+/// The value of `key` (chunks combined, as [`super::combine_chunks`] does) read from one
+/// `Cookie` header field without parsing it into a list: the same answer as
+/// `combine_chunks(key, parse_cookie_fields([header]), max_chunks)`, or
+/// [`RawRead::NeedsParse`]. Only the pairs named like `key` are looked at; their values
+/// are borrowed from the header.
+pub(crate) fn combined_from_header<'a>(
+    header: &'a [u8],
+    key: &str,
+    max_chunks: usize,
+) -> RawRead<'a> {
+    // `cookie.parse` needs at least a one-character name and `=`.
+    if header.len() < 2 {
+        return RawRead::Absent;
+    }
+    // The pairs named like `key`, in header order: a few, kept on the stack.
+    let mut few: [(&str, &str); 8] = [("", ""); 8];
+    let mut count = 0;
+    let mut more: Vec<(&str, &str)> = Vec::new();
+    let mut start = 0;
+    let mut percent = false;
+    // One pass finds both the pair ends and whether a pair holds a `%`.
+    for at in memchr::memchr2_iter(b';', b'%', header).chain([header.len()]) {
+        if header.get(at) == Some(&b'%') {
+            percent = true;
+            continue;
+        }
+        let pair = &header[start..at];
+        let escaped = std::mem::replace(&mut percent, false);
+        start = at + 1;
+        let Some(eq) = memchr::memchr(b'=', pair) else {
+            continue;
+        };
+        let name = trim_sp_tab_bytes(&pair[..eq]);
+        // A name that is not valid UTF-8 reads as one holding U+FFFD, never like `key`.
+        if !name.starts_with(key.as_bytes()) {
+            continue;
+        }
+        if escaped {
+            return RawRead::NeedsParse;
+        }
+        let value = trim_sp_tab_bytes(&pair[eq + 1..]);
+        let (Ok(name), Ok(value)) = (std::str::from_utf8(name), simdutf8::basic::from_utf8(value))
+        else {
+            return RawRead::NeedsParse;
+        };
+        match few.get_mut(count) {
+            Some(slot) => {
+                *slot = (name, value);
+                count += 1;
+            }
+            None => more.push((name, value)),
+        }
+    }
+    let candidates = few[..count].iter().chain(&more).copied();
+    match super::combine_chunks(key, candidates, max_chunks) {
+        Some(value) => RawRead::Found(value),
+        None => RawRead::Absent,
+    }
+}
+
+fn trim_sp_tab_bytes(b: &[u8]) -> &[u8] {
+    let is_space = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = b.iter().position(|c| !is_space(c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_space(c))
+        .map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
 fn trim_sp_tab(s: &str) -> &str {
     s.trim_matches(|c| c == ' ' || c == '\t')
 }
@@ -283,6 +365,85 @@ mod tests {
                 .join("; ");
             proptest::prop_assert_eq!(parse_cookie_header(&header), parse_plainly(&header));
         }
+    }
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_raw_header_read_agrees_with_the_parsed_list(
+            pairs in proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just("sb-x-auth-token".to_owned()),
+                        (0u8..7).prop_map(|i| format!("sb-x-auth-token.{i}")),
+                        Just(" sb-x-auth-token.0\t".to_owned()),
+                        "[a-z.0-9-]{0,18}",
+                    ],
+                    prop_oneof![
+                        "[ a-zA-Z0-9_=-]{0,12}",
+                        "[a%2;=5\u{e9}]{0,6}",
+                        Just(String::new()),
+                    ],
+                    0u8..4,
+                ),
+                0..12,
+            ),
+            max_chunks in 1usize..4,
+        ) {
+            // Now and then a byte that is not UTF-8, in any pair.
+            let mut header: Vec<u8> = Vec::new();
+            for (i, (name, value, kind)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    header.extend_from_slice(b"; ");
+                }
+                header.extend_from_slice(name.as_bytes());
+                if *kind != 1 {
+                    header.push(b'=');
+                }
+                header.extend_from_slice(value.as_bytes());
+                if *kind == 2 {
+                    header.push(0xff);
+                }
+            }
+            let parsed = parse_cookie_fields([&header[..]]);
+            let expected = super::super::combine_chunks(
+                "sb-x-auth-token",
+                parsed.iter().map(|c| (c.name.as_str(), c.value.as_str())),
+                max_chunks,
+            )
+            .map(|v| v.into_owned());
+            match combined_from_header(&header, "sb-x-auth-token", max_chunks) {
+                RawRead::Found(value) => prop_assert_eq!(Some(value.into_owned()), expected),
+                RawRead::Absent => prop_assert_eq!(None, expected),
+                // Only allowed when decoding could change a value.
+                RawRead::NeedsParse => prop_assert!(
+                    header.contains(&b'%') || std::str::from_utf8(&header).is_err()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn the_raw_header_read_borrows_and_skips_other_cookies() {
+        let header = b"theme=dark; sb-x-auth-token=base64-eyJ9; a=%zz";
+        assert_eq!(
+            combined_from_header(header, "sb-x-auth-token", 5),
+            RawRead::Found(Cow::Borrowed("base64-eyJ9"))
+        );
+        let chunks = b"sb-x-auth-token.1=B; sb-x-auth-token.0=A; sb-x-auth-token.0=C";
+        assert_eq!(
+            combined_from_header(chunks, "sb-x-auth-token", 5),
+            RawRead::Found(Cow::Owned("AB".to_owned()))
+        );
+        assert_eq!(
+            combined_from_header(b"a=1", "sb-x-auth-token", 5),
+            RawRead::Absent
+        );
+        assert_eq!(
+            combined_from_header(b"sb-x-auth-token=%41", "sb-x-auth-token", 5),
+            RawRead::NeedsParse
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 mod chunk;
 mod encode;
 mod header;
+
+pub(crate) use header::{RawRead, combined_from_header};
 mod jar;
 mod plan;
 
@@ -297,11 +299,27 @@ pub trait CookieMethods: Send + Sync {
         cookies: &[SetCookie],
         headers: &[(&'static str, &'static str)],
     ) -> Result<(), SetAllError>;
+
+    /// Optional: the request's one `Cookie` header field, as it came, when there is
+    /// exactly one. It must hold the same cookies `get_all` returns.
+    ///
+    /// With it, a client that only reads (a valid session, no refresh) finds its cookies
+    /// in these bytes and never asks for the whole list: no copy of every cookie per
+    /// request. Anything it cannot read there exactly as `get_all` would (a `%` escape,
+    /// bytes that are not UTF-8) makes it fall back to `get_all`. The default, `None`,
+    /// always uses `get_all`.
+    fn raw_cookie_header(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl<T: CookieMethods + ?Sized> CookieMethods for std::sync::Arc<T> {
     fn get_all(&self) -> Vec<Cookie> {
         (**self).get_all()
+    }
+
+    fn raw_cookie_header(&self) -> Option<&[u8]> {
+        (**self).raw_cookie_header()
     }
 
     fn set_all(
