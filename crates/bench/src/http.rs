@@ -196,9 +196,31 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         })
         .collect();
     // Rounds interleave the servers, so a burst of noise on the shared machine hits all
-    // of them rather than one.
+    // of them rather than one. Within a round, the two axum servers (whose ratio is the
+    // target) alternate in short slices: the machine's speed changes on a scale of
+    // seconds, and slices a few seconds apart see the same machine.
+    let slices = u32::try_from(duration.as_secs().div_ceil(2).max(1)).unwrap_or(1);
+    let slice = duration / slices;
     for round in 0..rounds {
-        for (server, row) in servers.iter().zip(rows.iter_mut()) {
+        let (axum, node) = servers.split_at(2);
+        let (axum_rows, node_rows) = rows.split_at_mut(2);
+        for server in axum {
+            wrk::run(&server.url(), &cookie, connections, warmup, Some(LOAD_CORE)).await?;
+        }
+        let mut parts: [Vec<WrkResult>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..slices {
+            for (server, part) in axum.iter().zip(parts.iter_mut()) {
+                part.push(
+                    wrk::run(&server.url(), &cookie, connections, slice, Some(LOAD_CORE)).await?,
+                );
+            }
+        }
+        for ((server, row), part) in axum.iter().zip(axum_rows.iter_mut()).zip(parts) {
+            let result = WrkResult::merge(&part);
+            report(round, server.name, &result);
+            row.rounds.push(result);
+        }
+        for (server, row) in node.iter().zip(node_rows.iter_mut()) {
             wrk::run(&server.url(), &cookie, connections, warmup, Some(LOAD_CORE)).await?;
             let result = wrk::run(
                 &server.url(),
@@ -208,15 +230,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
                 Some(LOAD_CORE),
             )
             .await?;
-            eprintln!(
-                "round {}: {:<40} {:>10.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
-                round + 1,
-                server.name,
-                result.requests_per_sec,
-                result.p50_ms,
-                result.p99_ms,
-                result.errors
-            );
+            report(round, server.name, &result);
             row.rounds.push(result);
         }
     }
@@ -239,9 +253,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     }
     let (plain, ours, js, bare) = (rows[0].rps(), rows[1].rps(), rows[2].rps(), rows[3].rps());
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
-    // Each round runs plain axum and ours back to back (20 s apart at most), so their
-    // ratio within a round cancels the slow swings of the shared machine's speed that
-    // the medians of the two columns, taken from different rounds, do not.
+    // Within a round, plain axum and ours ran in alternating slices, so their ratio
+    // cancels the swings of the shared machine's speed that the medians of the two
+    // columns, taken from different rounds, do not.
     let mut paired: Vec<f64> = rows[0]
         .rounds
         .iter()
@@ -271,6 +285,18 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         return Err("some requests failed (non-2xx or socket errors); see the table".into());
     }
     Ok(())
+}
+
+fn report(round: usize, name: &str, result: &WrkResult) {
+    eprintln!(
+        "round {}: {:<40} {:>10.0} req/s  p50 {:.3} ms  p99 {:.3} ms  errors {}",
+        round + 1,
+        name,
+        result.requests_per_sec,
+        result.p50_ms,
+        result.p99_ms,
+        result.errors
+    );
 }
 
 pub(crate) fn verdict(ok: bool) -> &'static str {

@@ -39,7 +39,8 @@ OPTIONS:
     -h, --help
 
 http also takes --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 5; the median round is reported); memory takes --tokens N.
+--rounds N (default 5; the median round is reported); memory takes --tokens N and
+--no-token-cache (the same run with the verified-token cache off).
 `bench instr read|hit|miss|sig N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.
@@ -50,6 +51,9 @@ pub(crate) struct Options {
     pub(crate) connections: Option<u32>,
     pub(crate) rounds: Option<usize>,
     pub(crate) tokens: Option<u64>,
+    /// `memory --no-token-cache`: the same run with the verified-token cache off, to
+    /// show what the cache holds.
+    pub(crate) no_token_cache: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -59,6 +63,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         connections: None,
         rounds: None,
         tokens: None,
+        no_token_cache: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -69,6 +74,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--no-token-cache" => options.no_token_cache = true,
             "--duration" => options.duration_secs = Some(value("--duration")?),
             "--connections" => {
                 options.connections =

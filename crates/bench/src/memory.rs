@@ -100,9 +100,13 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         let _ = axum::serve(listener, app).await;
     });
 
-    let auth = SupabaseAuth::builder(url.clone(), "sb_publishable_bench")
-        .build()
-        .map_err(|e| e.to_string())?;
+    let builder = SupabaseAuth::builder(url.clone(), "sb_publishable_bench");
+    let builder = if options.no_token_cache {
+        builder.disable_verified_token_cache()
+    } else {
+        builder
+    };
+    let auth = builder.build().map_err(|e| e.to_string())?;
     let signer = Arc::new(Signer {
         pair,
         rng,
@@ -113,7 +117,12 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     });
 
     println!(
-        "\n## memory: {total} distinct valid ES256 tokens, each verified twice (miss, then hit), verified-token cache at its default size (10,000)"
+        "\n## memory: {total} distinct valid ES256 tokens, each verified twice (miss, then hit), {}",
+        if options.no_token_cache {
+            "verified-token cache off"
+        } else {
+            "verified-token cache at its default size (10,000)"
+        }
     );
     println!(
         "\n| tokens verified | VmRSS (MiB) | VmHWM (MiB) | seconds | first verification (µs, mean) | second, cache hit (µs, mean) |"

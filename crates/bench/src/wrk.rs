@@ -17,6 +17,23 @@ pub(crate) struct WrkResult {
     pub(crate) errors: u64,
 }
 
+impl WrkResult {
+    /// Equal-length runs as one: requests/s and requests summed over the runs (their
+    /// mean rate), latency percentiles the median of the runs', errors summed.
+    pub(crate) fn merge(runs: &[WrkResult]) -> WrkResult {
+        let n = runs.len().max(1) as f64;
+        let mut p50: Vec<f64> = runs.iter().map(|r| r.p50_ms).collect();
+        let mut p99: Vec<f64> = runs.iter().map(|r| r.p99_ms).collect();
+        WrkResult {
+            requests_per_sec: runs.iter().map(|r| r.requests_per_sec).sum::<f64>() / n,
+            p50_ms: crate::common::median(&mut p50),
+            p99_ms: crate::common::median(&mut p99),
+            requests: runs.iter().map(|r| r.requests).sum(),
+            errors: runs.iter().map(|r| r.errors).sum(),
+        }
+    }
+}
+
 /// One bounded `wrk` run against `url` with `cookie`, pinned to `core` when `taskset`
 /// exists.
 pub(crate) async fn run(

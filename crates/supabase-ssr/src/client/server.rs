@@ -59,6 +59,8 @@ impl ServerClient {
         if !self.expires_soon(&session) {
             return Ok(Some(session));
         }
+        // Boxed: the refresh makes a large future, which the common case (nothing to
+        // refresh) should not carry.
         Box::pin(self.refreshed_or_kept(session)).await.map(Some)
     }
 
@@ -171,13 +173,8 @@ impl ServerClient {
     /// `kid`, a `kid` still unknown after a refetch) are checked with the Auth server
     /// (`GET /user`) instead.
     pub async fn get_claims(&self) -> Result<Option<VerifiedClaims>, AuthError> {
-        let Some(session) = self.stored_session() else {
+        let Some(session) = self.get_session().await? else {
             return Ok(None);
-        };
-        let session = if self.expires_soon(&session) {
-            Box::pin(self.refreshed_or_kept(session)).await?
-        } else {
-            session
         };
         self.verify_token(session.access_token()).await.map(Some)
     }
