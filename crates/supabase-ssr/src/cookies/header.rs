@@ -179,8 +179,12 @@ pub(crate) fn combined_from_header<'a>(
             continue;
         };
         let name = trim_sp_tab_bytes(&pair[..eq]);
-        // A name that is not valid UTF-8 reads as one holding U+FFFD, never like `key`.
-        if !name.starts_with(key.as_bytes()) {
+        // Only `key` and `key.<index>` can be read (a name that is not valid UTF-8 reads
+        // as one holding U+FFFD, never like these).
+        let Some(rest) = name.strip_prefix(key.as_bytes()) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.first() == Some(&b'.')) {
             continue;
         }
         if escaped {
