@@ -1,5 +1,6 @@
-//! The request's cookies as the core's [`CookieMethods`]: parsed from the `Cookie`
-//! header fields when the client first reads them (once per request), and every written
+//! The request's cookies as the core's [`CookieMethods`]: the one `Cookie` header field
+//! handed over as it came (the client reads its own cookies there while nothing is
+//! written), the fields parsed into a list when the client needs it, and every written
 //! cookie recorded for the response.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
