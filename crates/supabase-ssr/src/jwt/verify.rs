@@ -72,6 +72,19 @@ pub enum FallbackReason {
     UnsupportedKey,
 }
 
+/// What the verified-token cache can say about a token without waiting on anything.
+enum CacheAnswer {
+    /// A hit that passes the time checks, under the same fresh key set.
+    Verified(VerifiedClaims),
+    /// A hit whose cached claims are expired (or not yet valid).
+    Expired(JwtError),
+    /// A hit that passes the time checks, but whose key set needs a lookup (TTL passed,
+    /// or the generation moved).
+    NeedsLookup(Hit),
+    /// Not in the cache (or the cache is off).
+    Miss,
+}
+
 /// Verifies access tokens for one project. Shared by every request (put it in an `Arc`).
 pub(crate) struct JwtVerifier {
     issuer: Option<String>,
@@ -203,51 +216,66 @@ impl JwtVerifier {
         })
     }
 
+    /// What the verified-token cache can say about `token` without waiting on anything.
+    fn cache_answer(&self, token: &str, now: i64) -> CacheAnswer {
+        let Some(hit) = self.tokens.as_ref().and_then(|cache| cache.get(token, now)) else {
+            return CacheAnswer::Miss;
+        };
+        if let Err(error) = self.check_times_at(&hit.claims, now) {
+            return CacheAnswer::Expired(error);
+        }
+        // Within the TTL, an unchanged generation is the answer a key lookup would give.
+        if self.jwks.is_fresh_generation(hit.generation, now) {
+            return CacheAnswer::Verified(VerifiedClaims::new(hit.claims));
+        }
+        CacheAnswer::NeedsLookup(hit)
+    }
+
     /// The verified-token cache's answer for `token` when it needs nothing that waits:
     /// a hit whose `exp`/`nbf` pass and whose JWKS is still the fresh set it was
     /// verified against. `None` in every other case, which [`Self::verify`] decides in
     /// full (with the same cache).
     pub(crate) fn verified_from_cache(&self, token: &str) -> Option<VerifiedClaims> {
-        let cache = self.tokens.as_ref()?;
-        let now = self.clock.now_millis();
-        let hit = cache.get(token, now)?;
-        (self.check_times_at(&hit.claims, now).is_ok()
-            && self.jwks.is_fresh_generation(hit.generation, now))
-        .then(|| VerifiedClaims::new(hit.claims))
+        match self.cache_answer(token, self.clock.now_millis()) {
+            CacheAnswer::Verified(claims) => Some(claims),
+            _ => None,
+        }
     }
 
     /// The verified-token cache's answer for `token`: `Ok(Some)` on a hit that passes
     /// the same time and key checks a full verification would make, `Ok(None)` when the
     /// token has to be verified, an error when its cached claims are expired.
     async fn cached(&self, token: &str) -> Result<Option<VerifiedClaims>, JwtError> {
-        let Some(cache) = &self.tokens else {
-            return Ok(None);
+        let forget = || {
+            if let Some(cache) = &self.tokens {
+                cache.remove(token);
+            }
         };
-        let now = self.clock.now_millis();
-        let Some(Hit {
-            claims,
-            kid,
-            generation,
-        }) = cache.get(token, now)
-        else {
-            return Ok(None);
-        };
-        if let Err(error) = self.check_times_at(&claims, now) {
-            cache.remove(token);
-            return Err(error);
+        match self.cache_answer(token, self.clock.now_millis()) {
+            CacheAnswer::Verified(claims) => Ok(Some(claims)),
+            CacheAnswer::Miss => Ok(None),
+            CacheAnswer::Expired(error) => {
+                forget();
+                Err(error)
+            }
+            CacheAnswer::NeedsLookup(Hit {
+                claims,
+                kid,
+                generation,
+            }) => {
+                // The lookup a full verification would make (TTL refetch, stale limit,
+                // outage), then the key set must still be the one the signature was
+                // checked against; otherwise verify again, once, against what is
+                // published now.
+                let still_published = matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
+                    && self.jwks.generation() == generation;
+                if !still_published {
+                    forget();
+                    return Ok(None);
+                }
+                Ok(Some(VerifiedClaims::new(claims)))
+            }
         }
-        // The lookup a full verification would make (TTL refetch, stale limit,
-        // outage), then the key set must still be the one the signature was checked
-        // against; otherwise verify again, once, against what is published now. Within
-        // the TTL, an unchanged generation is that answer without the lookup.
-        let still_published = self.jwks.is_fresh_generation(generation, now)
-            || (matches!(self.jwks.lookup(&kid).await, KeyLookup::Key(_))
-                && self.jwks.generation() == generation);
-        if !still_published {
-            cache.remove(token);
-            return Ok(None);
-        }
-        Ok(Some(VerifiedClaims::new(claims)))
     }
 
     #[cfg(test)]
