@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use super::encode::{decode_cookie_value, encode_uri_component};
 use super::{Cookie, CookieOptions, SameSite, SetCookie};
@@ -24,19 +25,9 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
     // than O(n²) (its size is the attacker's choice). A browser sends a few cookies,
     // and looking through those few is cheaper than any set.
     let mut seen: HashSet<&str> = HashSet::new();
-    let bytes = header.as_bytes();
-    let mut start = 0;
-    let mut percent = false;
-    // One pass finds both the pair ends and whether a pair holds a `%`. Both bytes are
-    // ASCII, so every split point is a character boundary.
-    for at in memchr::memchr2_iter(b';', b'%', bytes).chain([bytes.len()]) {
-        if bytes.get(at) == Some(&b'%') {
-            percent = true;
-            continue;
-        }
-        let (before, pair) = (&header[..start], &header[start..at]);
-        let may_decode = std::mem::replace(&mut percent, false);
-        start = at + 1;
+    // `;` is ASCII, so every pair boundary is a character boundary.
+    for (range, may_decode) in pairs(header.as_bytes()) {
+        let (before, pair) = (&header[..range.start], &header[range]);
         let Some((name, value)) = pair.split_once('=') else {
             continue;
         };
@@ -69,6 +60,24 @@ pub fn parse_cookie_header(header: &str) -> Vec<Cookie> {
 
 /// Up to this many cookies, duplicates are found by looking through the parsed list.
 const FEW_COOKIES: usize = 16;
+
+/// The `;`-separated pairs of a header, as byte ranges, each with whether it holds a `%`:
+/// one pass over the header finds both.
+fn pairs(header: &[u8]) -> impl Iterator<Item = (Range<usize>, bool)> + '_ {
+    let mut start = 0;
+    let mut percent = false;
+    memchr::memchr2_iter(b';', b'%', header)
+        .chain([header.len()])
+        .filter_map(move |at| {
+            if header.get(at) == Some(&b'%') {
+                percent = true;
+                return None;
+            }
+            let pair = start..at;
+            start = at + 1;
+            Some((pair, std::mem::replace(&mut percent, false)))
+        })
+}
 
 /// The names of the pairs in `header`, trimmed.
 fn names(header: &str) -> impl Iterator<Item = &str> {
@@ -164,17 +173,8 @@ pub(crate) fn combined_from_header<'a>(
     let mut few: [(&str, &str); 8] = [("", ""); 8];
     let mut count = 0;
     let mut more: Vec<(&str, &str)> = Vec::new();
-    let mut start = 0;
-    let mut percent = false;
-    // One pass finds both the pair ends and whether a pair holds a `%`.
-    for at in memchr::memchr2_iter(b';', b'%', header).chain([header.len()]) {
-        if header.get(at) == Some(&b'%') {
-            percent = true;
-            continue;
-        }
-        let pair = &header[start..at];
-        let escaped = std::mem::replace(&mut percent, false);
-        start = at + 1;
+    for (range, escaped) in pairs(header) {
+        let pair = &header[range];
         let Some(eq) = memchr::memchr(b'=', pair) else {
             continue;
         };
@@ -211,17 +211,24 @@ pub(crate) fn combined_from_header<'a>(
 }
 
 fn trim_sp_tab_bytes(b: &[u8]) -> &[u8] {
+    &b[sp_tab_trimmed(b)]
+}
+
+fn trim_sp_tab(s: &str) -> &str {
+    // Spaces and tabs are ASCII: the bounds are character boundaries.
+    &s[sp_tab_trimmed(s.as_bytes())]
+}
+
+/// Where `b` is once leading and trailing spaces and tabs are cut, as `cookie.parse`
+/// trims names and values.
+fn sp_tab_trimmed(b: &[u8]) -> Range<usize> {
     let is_space = |c: &u8| *c == b' ' || *c == b'\t';
     let start = b.iter().position(|c| !is_space(c)).unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !is_space(c))
         .map_or(start, |i| i + 1);
-    &b[start..end]
-}
-
-fn trim_sp_tab(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    start..end
 }
 
 /// Joins cookies into one `Cookie` request header value (`a=1; b=2`), the way a browser
