@@ -42,7 +42,9 @@ impl Signer {
             "aud": "authenticated",
             "exp": self.now + 3600,
             "iat": self.now,
-            "email": format!("user{n}@example.com"),
+            // Emails of 17 to 56 characters, as real ones vary: a slot of the full
+            // cache is rewritten with longer and shorter tokens in turn.
+            "email": format!("user{n}{}@example.com", "x".repeat(spread(n, 40))),
             "phone": "",
             "app_metadata": {"provider": "email", "providers": ["email"]},
             "user_metadata": {"email_verified": true},
@@ -66,6 +68,11 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(signature.as_ref())
         ))
     }
+}
+
+/// A number below `below`, spread evenly but unordered over `n` (a multiplicative hash).
+fn spread(n: u64, below: u64) -> usize {
+    usize::try_from(n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32).unwrap_or(0) % below as usize
 }
 
 pub(crate) async fn run(options: &Options) -> Result<(), String> {

@@ -32,7 +32,8 @@ struct Ring<V> {
 
 struct Entry<V> {
     hash: u64,
-    key: Box<str>,
+    /// A `String` rather than a `Box<str>` so that its buffer can take the next key.
+    key: String,
     value: V,
 }
 
@@ -90,31 +91,51 @@ impl<V> BoundedMap<V> {
     /// Stores `value` for `key`. A key already present (or another with the same
     /// hash) is replaced in place.
     pub(crate) fn insert(&self, key: &str, hash: u64, value: V) {
-        let entry = Entry {
-            hash,
-            key: Box::from(key),
-            value,
-        };
+        self.insert_reusing(key, hash, |_| (value, ()));
+    }
+
+    /// Stores the value `build` makes for `key`, handing `build` the value it replaces:
+    /// the one stored for this key (or another of the same hash), or the oldest when
+    /// the map is full. A caller can rebuild that value in place instead of allocating
+    /// a new one, and the key's buffer is reused too: under a stream of distinct keys a
+    /// full map then stops asking the allocator for memory. That matters with glibc,
+    /// whose per-thread arenas keep what one thread frees for that thread's next
+    /// allocations: entries made on one thread and dropped on another would spread the
+    /// map over every arena in turn. `build` runs under the map's lock; keep it short.
+    pub(crate) fn insert_reusing<R>(
+        &self,
+        key: &str,
+        hash: u64,
+        build: impl FnOnce(Option<V>) -> (V, R),
+    ) -> R {
         let mut ring = self.lock();
-        if let Some(&slot) = ring.index.get(&hash)
-            && let Some(place) = ring.slots.get_mut(slot)
-        {
-            // Dropped outside the lock would be nicer, but the old value is small next
-            // to the lookup it saves.
-            *place = Some(entry);
-            return;
-        }
-        let slot = if ring.slots.len() < self.max_entries {
-            ring.slots.push(None);
-            ring.slots.len() - 1
-        } else {
-            let oldest = ring.next;
-            ring.next = (oldest + 1) % self.max_entries;
-            ring.clear_slot(oldest);
-            oldest
+        let same_hash = ring.index.get(&hash).copied();
+        let slot = match same_hash {
+            Some(slot) if slot < ring.slots.len() => slot,
+            _ if ring.slots.len() < self.max_entries => {
+                ring.slots.push(None);
+                ring.slots.len() - 1
+            }
+            _ => {
+                let oldest = ring.next;
+                ring.next = (oldest + 1) % self.max_entries;
+                oldest
+            }
         };
-        ring.slots[slot] = Some(entry);
+        let old = ring.take_slot(slot);
+        let (mut key_buf, old_value) = match old {
+            Some(entry) => (entry.key, Some(entry.value)),
+            None => (String::new(), None),
+        };
+        overwrite_string(&mut key_buf, key);
+        let (value, out) = build(old_value);
+        ring.slots[slot] = Some(Entry {
+            hash,
+            key: key_buf,
+            value,
+        });
         ring.index.insert(hash, slot);
+        out
     }
 
     /// Forgets `key`.
@@ -142,14 +163,31 @@ impl<V> BoundedMap<V> {
 
 impl<V> Ring<V> {
     fn clear_slot(&mut self, slot: usize) {
-        if let Some(old) = self.slots.get_mut(slot).and_then(Option::take) {
-            // The index may already point elsewhere for this hash (a colliding key took
-            // over); only remove what points here.
-            if self.index.get(&old.hash) == Some(&slot) {
-                self.index.remove(&old.hash);
-            }
-        }
+        drop(self.take_slot(slot));
     }
+
+    /// Empties `slot` and gives back what it held.
+    fn take_slot(&mut self, slot: usize) -> Option<Entry<V>> {
+        let old = self.slots.get_mut(slot).and_then(Option::take)?;
+        // The index may already point elsewhere for this hash (a colliding key took
+        // over); only remove what points here.
+        if self.index.get(&old.hash) == Some(&slot) {
+            self.index.remove(&old.hash);
+        }
+        Some(old)
+    }
+}
+
+/// Makes `to` a copy of `from` in the buffer `to` already has. A buffer too small grows
+/// to the new length plus an eighth, rather than doubling (as `clone_from` would) or to
+/// the exact length: a value rewritten in place again and again settles at about the
+/// largest size it has to hold, without moving every time it grows by a byte.
+pub(crate) fn overwrite_string(to: &mut String, from: &str) {
+    to.clear();
+    if to.capacity() < from.len() {
+        to.reserve_exact(from.len() + from.len() / 8);
+    }
+    to.push_str(from);
 }
 
 /// The index's keys are already seeded hashes; hashing them again would only cost time.
@@ -211,6 +249,50 @@ mod tests {
         }
         assert_eq!(m.len(), 2);
         assert_eq!(m.get("9999", h(&m, "9999"), |v| Some(*v)), Some(9999));
+    }
+
+    #[test]
+    fn an_insertion_gets_the_value_it_replaces_and_reuses_the_key_buffer() {
+        let m = BoundedMap::<String>::new(2);
+        let h = |k: &str| m.hash(&[k.as_bytes()]);
+        let seen =
+            |key: &str, value: &str| m.insert_reusing(key, h(key), |old| (value.to_owned(), old));
+        assert_eq!(seen("a", "1"), None);
+        assert_eq!(seen("bb", "2"), None);
+        assert_eq!(seen("a", "3"), Some("1".to_owned()), "the same key's value");
+        let key_at = |key: &str| {
+            let ring = m.lock();
+            let slot = ring.index[&h(key)];
+            ring.slots[slot].as_ref().unwrap().key.as_ptr()
+        };
+        // Replacing a value in place does not make it younger: "a" is still the oldest.
+        let oldest_key = key_at("a");
+        assert_eq!(seen("c", "4"), Some("3".to_owned()), "the oldest's value");
+        assert_eq!(key_at("c"), oldest_key, "the key went into the old buffer");
+        assert_eq!(
+            m.get("c", h("c"), |v| Some(v.clone())),
+            Some("4".to_owned())
+        );
+        assert_eq!(m.get("a", h("a"), |v| Some(v.clone())), None);
+        assert_eq!(
+            seen("dd", "5"),
+            Some("2".to_owned()),
+            "then the next oldest"
+        );
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn overwriting_a_string_grows_its_buffer_by_an_eighth_only_when_needed() {
+        let mut s = String::with_capacity(100);
+        let at = s.as_ptr();
+        overwrite_string(&mut s, &"x".repeat(100));
+        assert_eq!((s.len(), s.capacity(), s.as_ptr()), (100, 100, at));
+        overwrite_string(&mut s, "short");
+        assert_eq!((s.as_str(), s.capacity()), ("short", 100));
+        overwrite_string(&mut s, &"y".repeat(160));
+        assert_eq!((s.len(), s.capacity()), (160, 180));
+        assert!(s.bytes().all(|b| b == b'y'));
     }
 
     #[test]

@@ -74,6 +74,81 @@ fn serializing_gives_back_the_supabase_payload_byte_for_byte() {
     assert_eq!(serde_json::to_string(&claims).unwrap(), SUPABASE_PAYLOAD);
 }
 
+/// Claims of every shape `clone_from` has to handle: the full Supabase payload, one
+/// with every claim absent, audiences as a string and as an array, metadata with the same
+/// keys and other values, with other keys, nested objects and arrays of other lengths,
+/// other and more `amr` entries, other extra claims.
+fn claim_shapes() -> Vec<Claims> {
+    let mut payloads = vec![SUPABASE_PAYLOAD.to_owned(), "{}".to_owned()];
+    let mut full: Value = serde_json::from_str(SUPABASE_PAYLOAD).unwrap();
+    let edits = [
+        json!({"sub": "other", "email": "much.longer.address@example.com", "phone": null}),
+        json!({"aud": ["authenticated", "other"], "nbf": 5}),
+        json!({"app_metadata": {"provider": "github", "providers": ["github", "email", "x"]}}),
+        json!({"app_metadata": {"providers": [], "provider": 7}, "user_metadata": {}}),
+        json!({"user_metadata": {"name": {"first": "Ada"}, "avatar": [1, "two", null]}}),
+        json!({"amr": [{"method": "otp"}, "totp", {"method": "oauth", "timestamp": 3}]}),
+        json!({"amr": [], "tenant": null, "scope": "one", "more": [true]}),
+    ];
+    for edit in edits {
+        for (key, value) in edit.as_object().unwrap() {
+            full[key] = value.clone();
+        }
+        payloads.push(full.to_string());
+    }
+    payloads
+        .iter()
+        .map(|p| Claims::from_payload_json(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn clone_from_gives_the_source_whatever_the_claims_held_before() {
+    let shapes = claim_shapes();
+    for (i, target) in shapes.iter().enumerate() {
+        for (j, source) in shapes.iter().enumerate() {
+            let mut copy = target.clone();
+            assert_eq!(copy, *target);
+            copy.clone_from(source);
+            assert_eq!(copy, *source, "shape {j} written over shape {i}");
+            assert_eq!(
+                serde_json::to_string(&copy).unwrap(),
+                serde_json::to_string(source).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn clone_from_claims_of_the_same_shape_keeps_every_buffer() {
+    let payload = |n: u32| {
+        SUPABASE_PAYLOAD
+            .replace("Ada", &format!("Ad{n}"))
+            .replace("8d4e3a6c", &format!("{n:08}"))
+            .replace("acme", &format!("ac{n:02}"))
+    };
+    let mut target = Claims::from_payload_json(payload(1)).unwrap();
+    let source = Claims::from_payload_json(payload(2)).unwrap();
+    let buffers = |c: &Claims| {
+        [
+            c.sub.as_ref().unwrap().as_ptr(),
+            c.user_metadata["name"].as_str().unwrap().as_ptr(),
+            c.app_metadata["providers"][0].as_str().unwrap().as_ptr(),
+            c.amr.as_ref().unwrap()[1]
+                .provider
+                .as_ref()
+                .unwrap()
+                .as_ptr(),
+            c.amr.as_ref().unwrap().as_ptr().cast(),
+        ]
+    };
+    let before = buffers(&target);
+    target.clone_from(&source);
+    assert_eq!(target, source);
+    assert_eq!(buffers(&target), before);
+    assert_ne!(buffers(&source), before);
+}
+
 #[test]
 fn absent_claims_are_none_or_empty_and_not_serialized() {
     let claims = Claims::from_payload_json(r#"{"sub":"u","exp":5}"#).unwrap();

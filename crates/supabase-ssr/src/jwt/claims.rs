@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::JwtError;
+use crate::bounded::overwrite_string;
 
 /// The payload of a Supabase Auth access token.
 ///
@@ -17,7 +18,7 @@ use super::JwtError;
 ///
 /// Claims are not secret, but they are personal data: `Debug` shows only `sub`, `role`,
 /// `aal`, `session_id`, `is_anonymous`, `exp` and how many extra claims there are.
-#[derive(Clone, Default, PartialEq, Serialize)]
+#[derive(Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Claims {
     /// Issuer, e.g. `https://<ref>.supabase.co/auth/v1`.
@@ -84,6 +85,92 @@ impl Claims {
     }
 }
 
+// By hand for `clone_from`, which writes into the buffers `self` already holds: the
+// verified-token cache rebuilds its oldest entry in place with it, so a full cache stops
+// allocating (see `bounded.rs`).
+impl Clone for Claims {
+    fn clone(&self) -> Self {
+        let mut claims = Self::default();
+        claims.clone_from(self);
+        claims
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            iss,
+            sub,
+            aud,
+            exp,
+            iat,
+            nbf,
+            email,
+            phone,
+            app_metadata,
+            user_metadata,
+            role,
+            aal,
+            amr,
+            session_id,
+            is_anonymous,
+            extra,
+        } = source;
+        reuse_opt_string(&mut self.iss, iss);
+        reuse_opt_string(&mut self.sub, sub);
+        self.aud.clone_from(aud);
+        self.exp = *exp;
+        self.iat = *iat;
+        self.nbf = *nbf;
+        reuse_opt_string(&mut self.email, email);
+        reuse_opt_string(&mut self.phone, phone);
+        reuse_object(&mut self.app_metadata, app_metadata);
+        reuse_object(&mut self.user_metadata, user_metadata);
+        reuse_opt_string(&mut self.role, role);
+        reuse_opt_string(&mut self.aal, aal);
+        self.amr.clone_from(amr);
+        reuse_opt_string(&mut self.session_id, session_id);
+        self.is_anonymous = *is_anonymous;
+        reuse_object(&mut self.extra, extra);
+    }
+}
+
+/// [`overwrite_string`] inside an `Option`.
+fn reuse_opt_string(to: &mut Option<String>, from: &Option<String>) {
+    match (to, from) {
+        (Some(to), Some(from)) => overwrite_string(to, from),
+        (to, from) => to.clone_from(from),
+    }
+}
+
+/// `to.clone_from(from)` for JSON objects, reusing the values' buffers too when both
+/// have the same keys in the same order (claims of one project nearly always do).
+fn reuse_object(to: &mut Map<String, Value>, from: &Map<String, Value>) {
+    if to.len() == from.len() && to.keys().eq(from.keys()) {
+        for (to, from) in to.values_mut().zip(from.values()) {
+            reuse_value(to, from);
+        }
+    } else {
+        to.clone_from(from);
+    }
+}
+
+/// `to.clone_from(from)` for JSON values, reusing strings, arrays and objects in place.
+fn reuse_value(to: &mut Value, from: &Value) {
+    match (to, from) {
+        (Value::String(to), Value::String(from)) => overwrite_string(to, from),
+        (Value::Array(to), Value::Array(from)) => {
+            to.truncate(from.len());
+            let reused = to.len();
+            for (to, from) in to.iter_mut().zip(from) {
+                reuse_value(to, from);
+            }
+            to.extend(from.iter().skip(reused).cloned());
+        }
+        (Value::Object(to), Value::Object(from)) => reuse_object(to, from),
+        (to, from) => *to = from.clone(),
+    }
+}
+
 impl fmt::Debug for Claims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Claims")
@@ -99,13 +186,30 @@ impl fmt::Debug for Claims {
 }
 
 /// The `aud` claim: one string or an array of strings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Audience {
     /// A single audience, as Supabase Auth sends it.
     One(String),
     /// Several audiences.
     Many(Vec<String>),
+}
+
+impl Clone for Audience {
+    fn clone(&self) -> Self {
+        match self {
+            Self::One(one) => Self::One(one.clone()),
+            Self::Many(many) => Self::Many(many.clone()),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (Self::One(to), Self::One(from)) => overwrite_string(to, from),
+            (Self::Many(to), Self::Many(from)) => to.clone_from(from),
+            (to, from) => *to = from.clone(),
+        }
+    }
 }
 
 impl Audience {
@@ -129,7 +233,7 @@ impl Audience {
 /// Supabase Auth writes objects (`{"method":"password","timestamp":1760000000}`); a plain
 /// string entry (RFC 8176 style, e.g. from a custom access-token hook) is read as a method
 /// with no timestamp and is written back as an object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AmrEntry {
     /// How the user authenticated: `password`, `otp`, `oauth`, `totp`, ...
@@ -140,6 +244,27 @@ pub struct AmrEntry {
     /// The provider, set for `sso/saml`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+}
+
+impl Clone for AmrEntry {
+    fn clone(&self) -> Self {
+        Self {
+            method: self.method.clone(),
+            timestamp: self.timestamp,
+            provider: self.provider.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        let Self {
+            method,
+            timestamp,
+            provider,
+        } = source;
+        overwrite_string(&mut self.method, method);
+        self.timestamp = *timestamp;
+        reuse_opt_string(&mut self.provider, provider);
+    }
 }
 
 impl<'de> Deserialize<'de> for AmrEntry {

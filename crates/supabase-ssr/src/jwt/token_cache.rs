@@ -97,22 +97,49 @@ impl TokenCache {
     }
 
     /// Remembers that `token` verified with the key `kid` of JWKS generation
-    /// `generation`. A token already present is updated in place.
+    /// `generation`, and gives back the claims as the cache shares them. A token
+    /// already present is updated in place.
+    ///
+    /// The entry it replaces (this token's, or the oldest once the cache is full) is
+    /// rebuilt in place when no request still holds its claims: `claims` is copied into
+    /// the buffers the old claims own, so a full cache under a stream of new tokens
+    /// does not allocate, and its memory stays where it was first allocated.
     pub(crate) fn insert(
         &self,
         token: &str,
         kid: &str,
-        claims: Arc<Claims>,
+        claims: Claims,
         generation: u64,
         now_ms: i64,
-    ) {
-        let entry = Entry {
-            claims,
-            kid: Arc::from(kid),
-            generation,
-            inserted_ms: now_ms,
-        };
-        self.entries.insert(token, self.hash(token), entry);
+    ) -> Arc<Claims> {
+        let (shared, copied) = self.entries.insert_reusing(token, self.hash(token), |old| {
+            let (shared, kid, copied) = match old {
+                Some(mut old) => {
+                    let copied = if let Some(reused) = Arc::get_mut(&mut old.claims) {
+                        reused.clone_from(&claims);
+                        Some(claims)
+                    } else {
+                        old.claims = Arc::new(claims);
+                        None
+                    };
+                    if *old.kid != *kid {
+                        old.kid = Arc::from(kid);
+                    }
+                    (old.claims, old.kid, copied)
+                }
+                None => (Arc::new(claims), Arc::from(kid), None),
+            };
+            let entry = Entry {
+                claims: Arc::clone(&shared),
+                kid,
+                generation,
+                inserted_ms: now_ms,
+            };
+            (entry, (shared, copied))
+        });
+        // The claims that were copied are freed here, outside the cache's lock.
+        drop(copied);
+        shared
     }
 
     /// Forgets `token` (its key left the JWKS, it expired, ...).

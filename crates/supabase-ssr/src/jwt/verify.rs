@@ -197,23 +197,36 @@ impl JwtVerifier {
         let claims = decoded.claims;
         Ok(match fallback {
             None => {
-                let claims = Arc::new(claims);
-                if let (Some(cache), Some(kid)) = (&self.tokens, decoded.kid.as_deref()) {
-                    // Generation 0 has no keys, so a key found when it was 0 came from a
-                    // later set: from set 1 if that is where the count stands now. In any
-                    // other change during the lookup, the older generation is kept and the
-                    // next use verifies once more.
-                    let generation = match (generation_before, self.jwks.generation()) {
-                        (0, 1) => 1,
-                        (before, _) => before,
-                    };
-                    let now = self.clock.now_millis();
-                    cache.insert(token, kid, Arc::clone(&claims), generation, now);
-                }
+                let claims = match (&self.tokens, decoded.kid.as_deref()) {
+                    (Some(cache), Some(kid)) => {
+                        self.remember(cache, token, kid, claims, generation_before)
+                    }
+                    _ => Arc::new(claims),
+                };
                 Verification::Verified(VerifiedClaims::new(claims))
             }
             Some(reason) => Verification::NeedsServerCheck { claims, reason },
         })
+    }
+
+    /// Puts a token that just verified into the verified-token cache; gives back its
+    /// claims as the cache shares them.
+    fn remember(
+        &self,
+        cache: &TokenCache,
+        token: &str,
+        kid: &str,
+        claims: Claims,
+        generation_before: u64,
+    ) -> Arc<Claims> {
+        // Generation 0 has no keys, so a key found when it was 0 came from a later set:
+        // from set 1 if that is where the count stands now. In any other change during
+        // the lookup, the older generation is kept and the next use verifies once more.
+        let generation = match (generation_before, self.jwks.generation()) {
+            (0, 1) => 1,
+            (before, _) => before,
+        };
+        cache.insert(token, kid, claims, generation, self.clock.now_millis())
     }
 
     /// What the verified-token cache can say about `token` without waiting on anything.

@@ -375,13 +375,13 @@ async fn a_different_token_with_the_same_signature_is_not_a_hit() {
 #[test]
 fn the_ring_reuses_slots_and_updates_a_token_in_place() {
     let cache = TokenCache::new(2, Duration::from_secs(60));
-    let claims = Arc::new(crate::jwt::Claims::default());
-    cache.insert("x.y.1", "k", Arc::clone(&claims), 0, 0);
-    cache.insert("x.y.1", "k", Arc::clone(&claims), 1, 0);
+    let claims = crate::jwt::Claims::default;
+    cache.insert("x.y.1", "k", claims(), 0, 0);
+    cache.insert("x.y.1", "k", claims(), 1, 0);
     assert_eq!(cache.len(), 1, "the same token takes one slot");
     assert_eq!(cache.get("x.y.1", 0).unwrap().generation, 1);
-    cache.insert("x.y.2", "k", Arc::clone(&claims), 0, 0);
-    cache.insert("x.y.3", "k", Arc::clone(&claims), 0, 0);
+    cache.insert("x.y.2", "k", claims(), 0, 0);
+    cache.insert("x.y.3", "k", claims(), 0, 0);
     assert_eq!(cache.len(), 2);
     assert!(cache.get("x.y.1", 0).is_none());
     assert!(cache.get("x.y.2", 0).is_some() && cache.get("x.y.3", 0).is_some());
@@ -392,7 +392,66 @@ fn the_ring_reuses_slots_and_updates_a_token_in_place() {
     assert_eq!(cache.len(), 0);
     // Ten thousand distinct tokens through a two-slot cache: still two.
     for n in 0..10_000 {
-        cache.insert(&format!("x.y.{n}"), "k", Arc::clone(&claims), 0, 0);
+        cache.insert(&format!("x.y.{n}"), "k", claims(), 0, 0);
     }
     assert_eq!(cache.len(), 2);
+}
+
+/// Claims with every buffer-holding field set, distinct for each `n`.
+fn full_claims(n: u32) -> crate::jwt::Claims {
+    crate::jwt::Claims::from_payload_json(
+        json!({
+            "iss": ISS, "sub": format!("user-{n}"), "aud": "authenticated",
+            "exp": T0 + 3600, "iat": T0, "email": format!("u{n}@example.com"), "phone": "",
+            "app_metadata": {"provider": "email", "providers": ["email", format!("p{n}")]},
+            "user_metadata": {"name": format!("name {n}")},
+            "role": "authenticated", "aal": "aal1",
+            "amr": [{"method": "password", "timestamp": T0}],
+            "session_id": format!("session-{n}"), "is_anonymous": false, "tenant": format!("t{n}"),
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_full_cache_rebuilds_its_oldest_entry_in_place_unless_a_request_holds_it() {
+    let cache = TokenCache::new(2, Duration::from_secs(60));
+    let first = cache.insert("x.y.1", "k", full_claims(1), 0, 0);
+    let first_at = Arc::as_ptr(&first);
+    let first_sub_at = first.sub.as_ref().unwrap().as_ptr();
+    let first_provider_at = first.app_metadata["providers"][1]
+        .as_str()
+        .unwrap()
+        .as_ptr();
+    drop(first);
+    cache.insert("x.y.2", "k", full_claims(2), 0, 0);
+
+    // The third token evicts the first, whose claims nobody holds: written in place,
+    // down to the strings inside `app_metadata`.
+    let third = cache.insert("x.y.3", "other-kid", full_claims(3), 5, 7);
+    assert_eq!(*third, full_claims(3));
+    assert_eq!(Arc::as_ptr(&third), first_at);
+    assert_eq!(third.sub.as_ref().unwrap().as_ptr(), first_sub_at);
+    assert_eq!(
+        third.app_metadata["providers"][1]
+            .as_str()
+            .unwrap()
+            .as_ptr(),
+        first_provider_at
+    );
+    let hit = cache.get("x.y.3", 7).unwrap();
+    assert!(Arc::ptr_eq(&hit.claims, &third));
+    assert_eq!((&*hit.kid, hit.generation), ("other-kid", 5));
+    assert!(cache.get("x.y.1", 7).is_none());
+
+    // The fourth evicts the second while a request still holds its claims: those stay
+    // as they were, and the new entry gets its own.
+    let held = cache.get("x.y.2", 7).unwrap().claims;
+    let fourth = cache.insert("x.y.4", "k", full_claims(4), 0, 7);
+    assert_eq!(*held, full_claims(2));
+    assert_eq!(*fourth, full_claims(4));
+    assert!(!Arc::ptr_eq(&held, &fourth));
+    assert!(cache.get("x.y.2", 7).is_none());
+    assert!(Arc::ptr_eq(&cache.get("x.y.4", 7).unwrap().claims, &fourth));
 }
