@@ -1,6 +1,7 @@
 //! `get_claims()` on the request path, against a warm JWKS cache: with the verified-token
-//! cache hit, with the cache turned off (a signature check every time), and the bare
-//! signature check alone, for ES256, RS256 and EdDSA, side by side.
+//! cache hit, with a full cache missed (a signature check, then the oldest entry rebuilt
+//! for the new token), with the cache turned off (a signature check every time), and the
+//! bare signature check alone, for ES256, RS256 and EdDSA, side by side.
 //!
 //! Each `get_claims` iteration is a whole request's work: parse the `Cookie` header,
 //! make the per-request client, read the session, verify the access token.
@@ -10,6 +11,8 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
@@ -23,12 +26,21 @@ use supabase_auth_emulator::{Emulator, EmulatorConfig, SigningAlg};
 use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
 
+/// Sessions taken in turn by the miss benchmark, and the size of its cache: each token
+/// comes back after 63 others went through a 16-entry cache, so every call misses.
+const MISS_POOL: usize = 64;
+const MISS_CACHE: usize = 16;
+
 struct Setup {
     /// Keeps the emulator (and so the JWKS endpoint) alive.
     _emulator: Emulator,
     cached: SupabaseAuth,
     uncached: SupabaseAuth,
+    /// A cache of `MISS_CACHE` entries, for `MISS_POOL` sessions taken in turn.
+    small_cache: SupabaseAuth,
     cookie_header: String,
+    /// The `Cookie` headers of `MISS_POOL` sessions with distinct access tokens.
+    pool: Vec<String>,
     access_token: String,
     jwk: Value,
 }
@@ -43,16 +55,16 @@ async fn setup(alg: SigningAlg) -> Setup {
         .create_user("bench@example.com", "bench-password")
         .await
         .unwrap();
-    let build = |cache: bool| {
+    let build = |entries: Option<usize>| {
         let builder = SupabaseAuth::builder(emulator.url(), emulator.publishable_key());
-        let builder = if cache {
-            builder
-        } else {
-            builder.disable_verified_token_cache()
+        let builder = match entries {
+            Some(entries) => builder.verified_token_cache(entries),
+            None => builder.disable_verified_token_cache(),
         };
         builder.build().unwrap()
     };
-    let (cached, uncached) = (build(true), build(false));
+    let (cached, uncached) = (build(Some(10_000)), build(None));
+    let small_cache = build(Some(MISS_CACHE));
     let jar = Arc::new(CookieJar::default());
     let session = cached
         .server_client(jar.clone())
@@ -60,8 +72,25 @@ async fn setup(alg: SigningAlg) -> Setup {
         .await
         .unwrap();
     let cookie_header = jar.cookie_header();
+    // One session per refresh, each after the emulator's clock moved a second (so the
+    // access tokens differ in `iat` and `exp`).
+    let mut pool = Vec::new();
+    let mut tokens = std::collections::HashSet::new();
+    let pool_jar = Arc::new(CookieJar::from_cookie_header(&cookie_header));
+    let refreshing = small_cache.server_client(pool_jar.clone());
+    for _ in 0..MISS_POOL {
+        emulator.advance_clock(Duration::from_secs(1));
+        let session = refreshing.refresh_session().await.unwrap();
+        tokens.insert(session.access_token().to_owned());
+        pool.push(pool_jar.cookie_header());
+    }
+    assert_eq!(
+        tokens.len(),
+        MISS_POOL,
+        "every access token of the pool differs"
+    );
     // Warm the JWKS caches (and the token cache) once.
-    for auth in [&cached, &uncached] {
+    for auth in [&cached, &uncached, &small_cache] {
         let claims = auth
             .server_client(CookieJar::from_cookie_header(&cookie_header))
             .get_claims()
@@ -81,7 +110,9 @@ async fn setup(alg: SigningAlg) -> Setup {
         _emulator: emulator,
         cached,
         uncached,
+        small_cache,
         cookie_header,
+        pool,
         access_token: session.access_token().to_owned(),
         jwk,
     }
@@ -171,6 +202,16 @@ fn get_claims(c: &mut Criterion) {
                 });
             });
         }
+        // A full cache missed: the 64 sessions in turn through a 16-entry cache.
+        let next = AtomicUsize::new(0);
+        group.bench_function("cache_miss", |b| {
+            b.to_async(&rt).iter(|| async {
+                let n = next.fetch_add(1, Ordering::Relaxed) % MISS_POOL;
+                let jar = CookieJar::from_cookie_header(black_box(&setup.pool[n]));
+                let claims = setup.small_cache.server_client(jar).get_claims().await;
+                black_box(claims.unwrap().unwrap());
+            });
+        });
         // The floor a cache miss is measured against: the signature check alone, with the
         // key parsed once (and, for comparison, parsed on every call).
         group.bench_function("signature_only", |b| {
