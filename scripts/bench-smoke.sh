@@ -25,3 +25,4 @@ cargo bench -p supabase-ssr --locked -- --test
 
 step "Load, refresh-storm and memory benchmarks, quick mode"
 cargo run --release --locked -p bench -- all --quick
+cargo run --release --locked -p bench -- memory --sessions --quick

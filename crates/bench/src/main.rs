@@ -39,8 +39,9 @@ OPTIONS:
     -h, --help
 
 http also takes --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 5; the median round is reported); memory takes --tokens N and
---no-token-cache (the same run with the verified-token cache off).
+--rounds N (default 5; the median round is reported); memory takes --tokens N,
+--no-token-cache (the same run with the verified-token cache off) and --sessions (the
+tokens as session cookies read by get_session, through the decoded-session cache).
 `bench instr read|hit|miss|sig N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.
@@ -54,6 +55,8 @@ pub(crate) struct Options {
     /// `memory --no-token-cache`: the same run with the verified-token cache off, to
     /// show what the cache holds.
     pub(crate) no_token_cache: bool,
+    /// `memory --sessions`: the tokens as session cookies, read by `get_session`.
+    pub(crate) sessions: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -64,6 +67,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         rounds: None,
         tokens: None,
         no_token_cache: false,
+        sessions: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -75,6 +79,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--no-token-cache" => options.no_token_cache = true,
+            "--sessions" => options.sessions = true,
             "--duration" => options.duration_secs = Some(value("--duration")?),
             "--connections" => {
                 options.connections =

@@ -2,6 +2,9 @@
 //! through verification (each once as a miss, once as a hit). The tokens are signed with
 //! a key of our own, published in a JWKS served on 127.0.0.1; the verified-token cache
 //! has its default size, so it fills early and must then stay flat.
+//!
+//! `bench memory --sessions`: the same stream as session cookies, each read twice through
+//! `get_session` (the decoded-session cache, default size 4,096, then a hit).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,6 +73,27 @@ impl Signer {
     }
 }
 
+impl Signer {
+    /// The session cookie `@supabase/ssr` would write for a session holding `token`
+    /// (one chunk; the storage key of a project at 127.0.0.1).
+    fn session_cookie(&self, token: &str, n: u64) -> String {
+        let session = json!({
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": 3600,
+            "expires_at": self.now + 3600,
+            "refresh_token": format!("r{n:011}"),
+            "user": {"id": format!("00000000-0000-4000-8000-{n:012}"), "aud": "authenticated",
+                     "role": "authenticated", "app_metadata": {"provider": "email"},
+                     "user_metadata": {}},
+        });
+        format!(
+            "sb-127-auth-token=base64-{}",
+            URL_SAFE_NO_PAD.encode(session.to_string())
+        )
+    }
+}
+
 /// A number below `below`, spread evenly but unordered over `n` (a multiplicative hash).
 fn spread(n: u64, below: u64) -> usize {
     usize::try_from(n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32).unwrap_or(0) % below as usize
@@ -123,16 +147,27 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         now: SystemClock.now_millis() / 1000,
     });
 
+    if options.sessions {
+        println!(
+            "\n## memory: {total} distinct session cookies, each read twice through get_session (miss, then hit), decoded-session cache at its default size (4,096)"
+        );
+    } else {
+        println!(
+            "\n## memory: {total} distinct valid ES256 tokens, each verified twice (miss, then hit), {}",
+            if options.no_token_cache {
+                "verified-token cache off"
+            } else {
+                "verified-token cache at its default size (10,000)"
+            }
+        );
+    }
+    let (count, first) = if options.sessions {
+        ("session cookies read", "first read")
+    } else {
+        ("tokens verified", "first verification")
+    };
     println!(
-        "\n## memory: {total} distinct valid ES256 tokens, each verified twice (miss, then hit), {}",
-        if options.no_token_cache {
-            "verified-token cache off"
-        } else {
-            "verified-token cache at its default size (10,000)"
-        }
-    );
-    println!(
-        "\n| tokens verified | VmRSS (MiB) | VmHWM (MiB) | seconds | first verification (µs, mean) | second, cache hit (µs, mean) |"
+        "\n| {count} | VmRSS (MiB) | VmHWM (MiB) | seconds | {first} (µs, mean) | second, cache hit (µs, mean) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|");
     let mib = |kib: u64| kib as f64 / 1024.0;
@@ -160,18 +195,29 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         let mut workers = Vec::new();
         for w in 0..WORKERS {
             let (auth, signer) = (auth.clone(), signer.clone());
+            let sessions = options.sessions;
             let range = done..checkpoint;
             workers.push(tokio::spawn(async move {
                 // Time spent in the first (miss) and second (hit) verification.
                 let mut spent = [Duration::ZERO; 2];
                 for n in range.filter(|n| n % WORKERS == w) {
                     let token = signer.token(n)?;
+                    let cookie = sessions.then(|| signer.session_cookie(&token, n));
                     for slot in &mut spent {
                         let started = Instant::now();
-                        auth.server_client(CookieJar::default())
-                            .verify_token(&token)
-                            .await
-                            .map_err(|e| format!("token {n}: {e}"))?;
+                        let fail = |e: supabase_ssr::AuthError| format!("token {n}: {e}");
+                        if let Some(cookie) = &cookie {
+                            auth.server_client(CookieJar::from_cookie_header(cookie))
+                                .get_session()
+                                .await
+                                .map_err(fail)?
+                                .ok_or_else(|| format!("token {n}: no session read"))?;
+                        } else {
+                            auth.server_client(CookieJar::default())
+                                .verify_token(&token)
+                                .await
+                                .map_err(fail)?;
+                        }
                         *slot += started.elapsed();
                     }
                 }
