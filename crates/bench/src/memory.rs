@@ -71,9 +71,7 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(signature.as_ref())
         ))
     }
-}
 
-impl Signer {
     /// The session cookie `@supabase/ssr` would write for a session holding `token`
     /// (one chunk; the storage key of a project at 127.0.0.1).
     fn session_cookie(&self, token: &str, n: u64) -> String {

@@ -23,8 +23,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 use supabase_auth_emulator::{Emulator, EmulatorConfig, SigningAlg};
-use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
+use supabase_ssr::{SupabaseAuth, SupabaseAuthBuilder};
 
 /// Sessions taken in turn by the miss benchmark, and the size of its cache: each token
 /// comes back after 63 others went through a 16-entry cache, so every call misses.
@@ -55,16 +55,17 @@ async fn setup(alg: SigningAlg) -> Setup {
         .create_user("bench@example.com", "bench-password")
         .await
         .unwrap();
-    let build = |entries: Option<usize>| {
-        let builder = SupabaseAuth::builder(emulator.url(), emulator.publishable_key());
-        let builder = match entries {
-            Some(entries) => builder.verified_token_cache(entries),
-            None => builder.disable_verified_token_cache(),
-        };
-        builder.build().unwrap()
+    let build = |configure: fn(SupabaseAuthBuilder) -> SupabaseAuthBuilder| {
+        configure(SupabaseAuth::builder(
+            emulator.url(),
+            emulator.publishable_key(),
+        ))
+        .build()
+        .unwrap()
     };
-    let (cached, uncached) = (build(Some(10_000)), build(None));
-    let small_cache = build(Some(MISS_CACHE));
+    let cached = build(|b| b);
+    let uncached = build(SupabaseAuthBuilder::disable_verified_token_cache);
+    let small_cache = build(|b| b.verified_token_cache(MISS_CACHE));
     let jar = Arc::new(CookieJar::default());
     let session = cached
         .server_client(jar.clone())
