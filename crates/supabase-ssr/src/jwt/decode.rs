@@ -196,11 +196,12 @@ fn b64_into<'b>(part: &str, buf: &'b mut [u8]) -> Result<Cow<'b, [u8]>, JwtError
     }
 }
 
+/// [`b64_into`] for the signature, kept inline when it fits.
 fn decode_signature(part: &str) -> Result<Signature, JwtError> {
     let mut bytes = [0u8; INLINE_SIGNATURE_LEN];
-    match URL_SAFE_NO_PAD.decode_slice(part, &mut bytes) {
-        Ok(len) => Ok(Signature::Inline { bytes, len }),
-        Err(DecodeSliceError::OutputSliceTooSmall) => b64(part).map(Signature::Heap),
-        Err(DecodeSliceError::DecodeError(_)) => Err(NOT_BASE64URL),
-    }
+    let len = match b64_into(part, &mut bytes)? {
+        Cow::Borrowed(decoded) => decoded.len(),
+        Cow::Owned(decoded) => return Ok(Signature::Heap(decoded)),
+    };
+    Ok(Signature::Inline { bytes, len })
 }
