@@ -1,17 +1,47 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, when missing: Chromium and ChromeDriver for the
-# demo's browser test, wrk for the load benchmark's smoke run. Idempotent; one `apt-get update`
-# at most. Needs root (or sudo) and apt.
+# demo's browser test, wrk for the load benchmark's smoke run, PostgreSQL's server programs for
+# the throwaway servers of crates/throwaway-postgres. Idempotent; one `apt-get update` at most.
+# Needs root (or sudo) and apt.
+#
+# On a machine with a service manager, Debian's postgresql package also creates and starts a
+# "main" cluster (port 5432, socket in /var/run/postgresql); in a container without one it is
+# created but not started. Either way nothing here uses it: throwaway servers run their own
+# `postgres` on a unix socket in their own directory, with no TCP port.
 set -euo pipefail
 
-# package:file that proves it is installed
-wanted=(chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver wrk:/usr/bin/wrk)
+# Whether initdb and postgres exist where crates/throwaway-postgres looks: `pg_config --bindir`,
+# else /usr/lib/postgresql/<version>/bin (pg_config alone may come from libpq-dev).
+postgresql_installed() {
+  local bindir initdb
+  if command -v pg_config >/dev/null 2>&1 && bindir="$(pg_config --bindir 2>/dev/null)" &&
+    [ -x "$bindir/initdb" ] && [ -x "$bindir/postgres" ]; then
+    return 0
+  fi
+  for initdb in /usr/lib/postgresql/*/bin/initdb; do
+    [ -x "$initdb" ] && [ -x "${initdb%/initdb}/postgres" ] && return 0
+  done
+  return 1
+}
+
+# Whether the Debian package $1 is installed, by the file it provides that the tests use.
+installed() {
+  case "$1" in
+    chromium) [ -x /usr/bin/chromium ] ;;
+    chromium-driver) [ -x /usr/bin/chromedriver ] ;;
+    wrk) [ -x /usr/bin/wrk ] ;;
+    postgresql) postgresql_installed ;;
+    *) return 1 ;;
+  esac
+}
+
+wanted=(chromium chromium-driver wrk postgresql)
 missing=()
-for entry in "${wanted[@]}"; do
-  [ -x "${entry#*:}" ] || missing+=("${entry%%:*}")
+for package in "${wanted[@]}"; do
+  installed "$package" || missing+=("$package")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system packages present: chromium, chromium-driver, wrk"
+  echo "system packages present: ${wanted[*]}"
   exit 0
 fi
 
@@ -27,7 +57,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y "${missing[@]}"
-for entry in "${wanted[@]}"; do
-  [ -x "${entry#*:}" ] || { echo "install-system-deps.sh: ${entry%%:*} installed but ${entry#*:} is missing" >&2; exit 1; }
+for package in "${missing[@]}"; do
+  installed "$package" || { echo "install-system-deps.sh: $package installed but its programs are missing" >&2; exit 1; }
 done
 echo "installed: ${missing[*]}"

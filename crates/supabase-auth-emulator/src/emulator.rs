@@ -224,6 +224,24 @@ impl Emulator {
         self.state().keys().current_alg()
     }
 
+    /// Signs `claims` as they are with the key that signs new access tokens (the HS256
+    /// secret in HS256 mode), with its `kid` in the header: for tests of tokens the Auth
+    /// server would not issue on its own, such as another `role` or custom claims (what
+    /// a custom access token hook can produce on a real project). Nothing is added or
+    /// checked; `claims` must be a JSON object.
+    pub fn sign_jwt(&self, claims: &Value) -> Result<String, EmulatorError> {
+        if !claims.is_object() {
+            return Err(EmulatorError::new(
+                ErrorKind::InvalidInput,
+                "the claims must be a JSON object",
+            ));
+        }
+        self.state()
+            .keys()
+            .sign(claims)
+            .map_err(|e| EmulatorError::new(ErrorKind::Keys, format!("cannot sign: {e}")))
+    }
+
     /// The JWKS document currently served.
     pub fn jwks(&self) -> Value {
         self.state().keys().jwks()

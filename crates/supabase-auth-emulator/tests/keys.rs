@@ -182,3 +182,27 @@ async fn file_database_keeps_users_and_the_key_across_restarts() {
     second.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn sign_jwt_signs_any_claims_with_the_current_key() {
+    let emu = supabase_auth_emulator::EmulatorConfig::default()
+        .start()
+        .await
+        .unwrap();
+    let claims = serde_json::json!({ "sub": "x", "role": "editor", "custom": "é\"'" });
+    let token = emu.sign_jwt(&claims).unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    use base64::Engine as _;
+    let decode = |part: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(decode(parts[1]), claims);
+    assert_eq!(decode(parts[0])["kid"], emu.signing_kid().unwrap().as_str());
+    assert!(emu.sign_jwt(&serde_json::json!([1])).is_err());
+}

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod api;
 mod extract;
 mod headers;
 mod layer;
@@ -10,6 +11,7 @@ mod outcome;
 mod request_cookies;
 mod service;
 
+pub use api::{ApiAuthLayer, ApiAuthService, ApiCaller, ApiError, ApiUser};
 pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejection};
 pub use layer::SupabaseLayer;
 pub use matcher::is_static_asset;

@@ -7,6 +7,8 @@ use url::Url;
 pub(crate) struct ProjectUrl {
     /// `<url>/auth/v1`, no trailing slash.
     pub(crate) auth_url: String,
+    /// `<url>/rest/v1`, no trailing slash: the Data API (PostgREST).
+    pub(crate) rest_url: String,
     /// `sb-<first hostname label>-auth-token`.
     pub(crate) storage_key: String,
 }
@@ -41,8 +43,12 @@ impl ProjectUrl {
         let auth = base
             .join("auth/v1")
             .map_err(|_| InvalidUrl("the project URL cannot hold the Auth path"))?;
+        let rest = base
+            .join("rest/v1")
+            .map_err(|_| InvalidUrl("the project URL cannot hold the Data API path"))?;
         Ok(Self {
             auth_url: auth.as_str().trim_end_matches('/').to_owned(),
+            rest_url: rest.as_str().trim_end_matches('/').to_owned(),
             storage_key: format!("sb-{first_label}-auth-token"),
         })
     }
@@ -99,6 +105,7 @@ mod tests {
                 (key, auth),
                 "{url}"
             );
+            assert_eq!(p.rest_url, auth.replace("/auth/v1", "/rest/v1"), "{url}");
         }
         assert!(ProjectUrl::parse("ftp://x.supabase.co").is_err());
         assert!(ProjectUrl::parse("x.supabase.co").is_err());

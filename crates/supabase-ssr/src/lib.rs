@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod api_auth;
 pub mod clock;
 pub mod cookies;
 pub mod jwt;
@@ -10,6 +11,7 @@ mod api;
 mod bounded;
 mod client;
 mod config;
+mod data_api;
 mod error;
 mod pkce;
 mod refresh;

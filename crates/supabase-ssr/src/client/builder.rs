@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::{Inner, SupabaseAuth};
 use crate::AuthError;
 use crate::api::{ApiOptions, AuthApi};
+use crate::api_auth::ApiKeys;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::ProjectUrl;
 use crate::cookies::{CookieConfig, CookieEncoding, SameSite};
@@ -34,11 +35,19 @@ pub struct SupabaseAuthBuilder {
     user_fallback_concurrency: usize,
     verified_token_cache_entries: usize,
     verified_token_cache_max_age: Duration,
+    api_keys: ApiKeys,
 }
 
 impl SupabaseAuthBuilder {
     pub(super) fn new(project_url: String, api_key: String) -> Self {
+        // The project key is the `default` key of its kind for the API auth modes.
+        let api_keys = if api_key.trim().starts_with("sb_secret_") {
+            ApiKeys::new().secret("default", &api_key)
+        } else {
+            ApiKeys::new().publishable("default", &api_key)
+        };
         Self {
+            api_keys,
             project_url,
             api_key,
             cookies: CookieConfig::default(),
@@ -218,6 +227,21 @@ impl SupabaseAuthBuilder {
         self
     }
 
+    /// Adds (or replaces) a named publishable key for the `publishable` auth modes. The
+    /// key given to [`SupabaseAuth::builder`] is already the `default` one (the
+    /// `default` secret key when it is an `sb_secret_` key).
+    pub fn publishable_key(mut self, name: impl AsRef<str>, key: impl AsRef<str>) -> Self {
+        self.api_keys = self.api_keys.publishable(name, key);
+        self
+    }
+
+    /// Adds (or replaces) a named secret key (`default`, `automations`...) for the
+    /// `secret` auth modes: server-to-server calls to your API. Only a digest is kept.
+    pub fn secret_key(mut self, name: impl AsRef<str>, key: impl AsRef<str>) -> Self {
+        self.api_keys = self.api_keys.secret(name, key);
+        self
+    }
+
     /// Uses this HTTP client (for proxies, custom TLS roots, ...).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -282,6 +306,9 @@ impl SupabaseAuthBuilder {
                 refresh_margin_millis: millis(self.refresh_margin),
                 sessions: crate::session::SessionCache::new(self.session_cache_entries),
                 user_checks,
+                api_keys: self.api_keys,
+                api_key: Arc::from(self.api_key.trim()),
+                rest_url: project.rest_url,
             }),
         })
     }

@@ -12,10 +12,11 @@ pub use builder::SupabaseAuthBuilder;
 pub use flows::{OAuthStart, OtpOptions, SignUpOptions, SignUpOutcome, VerifyOtp};
 pub use server::ServerClient;
 
+use crate::AuthError;
 use crate::api::AuthApi;
 use crate::clock::SharedClock;
 use crate::cookies::{CookieConfig, CookieMethods};
-use crate::jwt::JwtVerifier;
+use crate::jwt::{JwtVerifier, Verification, VerifiedClaims};
 use crate::refresh::RefreshCoordinator;
 use crate::storage::CookieStorage;
 
@@ -50,6 +51,12 @@ pub(crate) struct Inner {
     pub(crate) refresh_margin_millis: i64,
     /// Bounds concurrent `GET /user` checks of tokens not verifiable locally.
     pub(crate) user_checks: fallback::UserCheckLimiter,
+    /// The named API keys the `apikey` auth modes accept.
+    pub(crate) api_keys: crate::api_auth::ApiKeys,
+    /// The key this server sends to Supabase (the builder's), for Data API requests.
+    pub(crate) api_key: std::sync::Arc<str>,
+    /// `<project>/rest/v1`.
+    pub(crate) rest_url: String,
 }
 
 impl SupabaseAuth {
@@ -88,6 +95,41 @@ impl SupabaseAuth {
 
     pub(crate) fn now_millis(&self) -> i64 {
         self.inner.clock.now_millis()
+    }
+
+    /// Verifies an access token exactly as [`ServerClient::get_claims`] verifies the
+    /// session's: locally against the project's JWKS (algorithm from the JWK, `exp`,
+    /// `iss`, `aud`, `sub` required, the verified-token cache), or by the Auth server
+    /// (`GET /user`) for tokens that cannot be verified locally. Touches no cookies and
+    /// never refreshes: this is the check for `Authorization: Bearer` tokens.
+    pub async fn verify_access_token(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+        // The common case answers without waiting on anything: a token the
+        // verified-token cache vouches for.
+        if let Some(claims) = self.inner.jwt.verified_from_cache(token) {
+            return Ok(claims);
+        }
+        // Boxed: what may wait on the network (a JWKS fetch, `GET /user`) makes a large
+        // future, which the cached answer above should not carry.
+        Box::pin(self.verify_access_token_in_full(token)).await
+    }
+
+    async fn verify_access_token_in_full(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+        match self
+            .inner
+            .jwt
+            .verify(token)
+            .await
+            .map_err(AuthError::from_jwt)?
+        {
+            Verification::Verified(claims) => Ok(claims),
+            Verification::NeedsServerCheck { claims, .. } => {
+                // Anyone can make a token that lands here; bound what it costs the
+                // Auth server.
+                let _permit = self.inner.user_checks.acquire().await?;
+                self.inner.api.get_user(token).await?;
+                Ok(VerifiedClaims::new(Arc::new(claims)))
+            }
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use super::SupabaseAuth;
 use crate::AuthError;
-use crate::jwt::{Verification, VerifiedClaims};
+use crate::api_auth::{CredentialSource, VerifiedUser};
+use crate::jwt::VerifiedClaims;
 use crate::pkce;
 use crate::session::{Stored, UnverifiedSession, User};
 use crate::storage::CookieStorage;
@@ -179,36 +180,33 @@ impl ServerClient {
         self.verify_token(session.access_token()).await.map(Some)
     }
 
-    /// Verifies an access token (from the session or an `Authorization` header).
+    /// Verifies an access token (from the session or an `Authorization` header), as
+    /// [`SupabaseAuth::verify_access_token`] does. When the Auth server had to be asked
+    /// and no longer knows the session, the cookie session is deleted.
     pub async fn verify_token(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
-        // The common case answers without waiting on anything: a token the
-        // verified-token cache vouches for.
-        if let Some(claims) = self.auth.inner.jwt.verified_from_cache(token) {
-            return Ok(claims);
+        let verified = self.auth.verify_access_token(token).await;
+        if let Err(error) = &verified
+            && error.is_session_missing()
+        {
+            self.remove_session();
         }
-        // Boxed: what may wait on the network (a JWKS fetch, `GET /user`) makes a large
-        // future, which the cached answer above should not carry.
-        Box::pin(self.verify_token_in_full(token)).await
+        verified
     }
 
-    async fn verify_token_in_full(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
-        match self
-            .auth
-            .inner
-            .jwt
-            .verify(token)
-            .await
-            .map_err(AuthError::from_jwt)?
-        {
-            Verification::Verified(claims) => Ok(claims),
-            Verification::NeedsServerCheck { claims, .. } => {
-                // Anyone can make a token that lands here; bound what it costs the
-                // Auth server.
-                let _permit = self.auth.inner.user_checks.acquire().await?;
-                self.user_for_token(token).await?;
-                Ok(VerifiedClaims::new(Arc::new(claims)))
-            }
-        }
+    /// The verified user of the cookie session, with its access token (refreshed first
+    /// when it expires soon), or `Ok(None)` when there is no session: what the Data API
+    /// and the API auth modes need besides the claims.
+    pub async fn verified_user(&self) -> Result<Option<VerifiedUser>, AuthError> {
+        let Some(session) = self.get_session().await? else {
+            return Ok(None);
+        };
+        let token = session.access_token();
+        let claims = self.verify_token(token).await?;
+        Ok(Some(VerifiedUser::new(
+            claims,
+            token,
+            CredentialSource::Cookie,
+        )))
     }
 
     /// The user, as the Auth server knows them now (`GET /user`), or `Ok(None)` when

@@ -1,0 +1,140 @@
+//! [`ApiAuthError`]: why a request was refused, as a status and a documented code.
+
+use std::fmt;
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use crate::AuthError;
+
+/// What an [`ApiAuthError`] is about. Each kind has one status and one code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiAuthErrorKind {
+    /// `401 missing_credentials`: none of the allowed modes found its credential.
+    MissingCredentials,
+    /// `401 invalid_token`: a bearer token was present and failed verification
+    /// (malformed, `alg: none`, expired, wrong signature, issuer or audience, no `sub`),
+    /// or the `Authorization` header could not be read. Never downgraded to a weaker
+    /// mode.
+    InvalidToken,
+    /// `401 invalid_api_key`: an `apikey` was sent, matched none of the allowed keys,
+    /// and no other mode applied.
+    InvalidApiKey,
+    /// `503 auth_unavailable`: the signing keys or the Auth server could not be reached,
+    /// so the credential was not judged. Retry later.
+    AuthUnavailable,
+    /// `500 server_misconfigured`: an allowed mode names a key that is not configured,
+    /// or the `session` mode has no cookie client.
+    Misconfigured,
+}
+
+impl ApiAuthErrorKind {
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MissingCredentials | Self::InvalidToken | Self::InvalidApiKey => 401,
+            Self::AuthUnavailable => 503,
+            Self::Misconfigured => 500,
+        }
+    }
+
+    /// The machine-readable code of the JSON body.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MissingCredentials => "missing_credentials",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::AuthUnavailable => "auth_unavailable",
+            Self::Misconfigured => "server_misconfigured",
+        }
+    }
+}
+
+/// Why a request was refused by its endpoint's auth modes.
+///
+/// Answer it as `status()` with the JSON body `{"code": ..., "message": ...}` (its
+/// `Serialize` form). Neither the message nor `Debug` ever holds a token or a key.
+/// [`source`](std::error::Error::source) gives the verification error when there is one.
+#[derive(Debug, Clone)]
+pub struct ApiAuthError {
+    kind: ApiAuthErrorKind,
+    message: String,
+    source: Option<AuthError>,
+}
+
+impl ApiAuthError {
+    pub(crate) fn new(kind: ApiAuthErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A bearer token or cookie session that failed: transient failures say nothing
+    /// about the credential.
+    pub(crate) fn from_verification(error: AuthError, what: &str) -> Self {
+        let (kind, message) = if error.is_transient() {
+            (
+                ApiAuthErrorKind::AuthUnavailable,
+                format!("the {what} could not be checked now: {error}"),
+            )
+        } else {
+            (
+                ApiAuthErrorKind::InvalidToken,
+                format!("the {what} was rejected: {error}"),
+            )
+        };
+        Self {
+            kind,
+            message,
+            source: Some(error),
+        }
+    }
+
+    /// What the error is about.
+    pub fn kind(&self) -> ApiAuthErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The code of the JSON body.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// A one-line explanation for the client.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether trying again later may succeed ([`ApiAuthErrorKind::AuthUnavailable`]).
+    pub fn is_transient(&self) -> bool {
+        self.kind == ApiAuthErrorKind::AuthUnavailable
+    }
+}
+
+impl fmt::Display for ApiAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message)
+    }
+}
+
+impl std::error::Error for ApiAuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+impl Serialize for ApiAuthError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut body = serializer.serialize_struct("ApiAuthError", 2)?;
+        body.serialize_field("code", self.code())?;
+        body.serialize_field("message", &self.message)?;
+        body.end()
+    }
+}
