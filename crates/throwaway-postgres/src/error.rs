@@ -11,8 +11,8 @@ use std::io;
 pub enum Error {
     /// PostgreSQL's server programs (`initdb`, `postgres`) were not found.
     #[error(
-        "PostgreSQL is not installed: no initdb and postgres in `pg_config --bindir` or \
-         /usr/lib/postgresql/*/bin; install them with `apt-get install postgresql` \
+        "PostgreSQL is not installed: no initdb and postgres in $THROWAWAY_POSTGRES_BINDIR, \
+         `pg_config --bindir` or /usr/lib/postgresql/*/bin; install them with `apt-get install postgresql` \
          (or run scripts/install-system-deps.sh), or set DATABASE_URL to an existing server"
     )]
     NotInstalled,

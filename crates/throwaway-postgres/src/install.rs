@@ -11,15 +11,28 @@ use std::sync::OnceLock;
 
 use crate::Error;
 
+/// Names the one directory to take the server binaries from (a source build, another
+/// package manager's prefix).
+pub const BINDIR_VARIABLE: &str = "THROWAWAY_POSTGRES_BINDIR";
+
 /// Bumped when the template's `initdb` flags change, so an old cached template is not reused.
 const TEMPLATE_LAYOUT: &str = "initdb-v1";
 
-/// The directory holding `initdb` and `postgres`: `pg_config --bindir`, else the newest
+/// The directory holding `initdb` and `postgres`: `$THROWAWAY_POSTGRES_BINDIR` when set
+/// (and then only it), else `pg_config --bindir`, else the newest
 /// `/usr/lib/postgresql/*/bin`.
 ///
-/// Returns [`Error::NotInstalled`] when neither holds them; its message says how to get them
+/// Returns [`Error::NotInstalled`] when none holds them; its message says how to get them
 /// (`apt-get install postgresql`, or set `DATABASE_URL` to an existing server).
 pub fn binaries() -> Result<PathBuf, Error> {
+    if let Some(dir) = std::env::var_os(BINDIR_VARIABLE).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if has_server(&dir) {
+            Ok(dir)
+        } else {
+            Err(Error::NotInstalled)
+        };
+    }
     let from_pg_config = Command::new("pg_config")
         .arg("--bindir")
         .output()

@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use error::Error;
-pub use install::binaries;
+pub use install::{BINDIR_VARIABLE, binaries};
 
 use install::Setup;
 use server::Server;

@@ -1,0 +1,43 @@
+//! `notes-api`: an axum JSON API that acts as the verified user.
+//!
+//! A bearer token (`Authorization: Bearer <access token>`) is verified locally against
+//! the project's JWKS by `ApiAuthLayer`; the handlers then read and write a `notes`
+//! table through `Db`, a transaction that runs as that user, so PostgreSQL's row-level
+//! security policies decide which rows they see. `GET /all-notes` is the explicit admin
+//! path (`AdminDb`, RLS bypassed). Every answer is JSON; every refusal is
+//! `{"code": ..., "message": ...}`.
+//!
+//! `main.rs` runs it on the embedded Auth emulator and a throwaway PostgreSQL; see the
+//! README.
+#![forbid(unsafe_code)]
+
+mod routes;
+
+pub use routes::router;
+
+use sqlx::PgPool;
+
+/// The `notes` table with its row-level security policies: the example schema of
+/// `supabase-ssr-postgres`.
+const NOTES_SQL: &str = include_str!("../../../crates/supabase-ssr-postgres/sql/notes_example.sql");
+
+/// Makes the database ready for the API: Supabase's roles and `auth` functions when
+/// they are missing (a local PostgreSQL; a Supabase database has them), then the
+/// `notes` table when it is missing.
+pub async fn prepare_database(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let has_auth: bool = sqlx::query_scalar("select to_regprocedure('auth.uid()') is not null")
+        .fetch_one(pool)
+        .await?;
+    if !has_auth {
+        sqlx::raw_sql(supabase_ssr_postgres::SUPABASE_BOOTSTRAP_SQL)
+            .execute(pool)
+            .await?;
+    }
+    let has_notes: bool = sqlx::query_scalar("select to_regclass('public.notes') is not null")
+        .fetch_one(pool)
+        .await?;
+    if !has_notes {
+        sqlx::raw_sql(NOTES_SQL).execute(pool).await?;
+    }
+    Ok(())
+}
