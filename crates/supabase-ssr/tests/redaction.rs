@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::*;
 use reliability::{EsKey, hs256, payload};
 use serde_json::json;
+use supabase_ssr::api_auth::{AuthMode, AuthModes, Credentials, KeyName};
 use supabase_ssr::clock::{Clock, ManualClock, SystemClock};
 use supabase_ssr::cookies::{CookieJar, decode_value};
 use supabase_ssr::{AuthError, OtpOptions, SignOutScope, UnverifiedSession};
@@ -313,6 +314,77 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
     audit.session("after update", &fresh.get_session().await.unwrap().unwrap());
     fresh.sign_out(SignOutScope::Local).await.unwrap();
     audit.show("signed-out CookieJar Debug", format!("{fresh_jar:?}"));
+
+    // API auth: bearer tokens and API keys, accepted and refused, and the Data API's
+    // headers.
+    let api = builder(&emu)
+        .secret_key("automations", emu.secret_key())
+        .build()
+        .unwrap();
+    audit.show("ApiKeys Debug", format!("{:?}", api.api_keys()));
+    let modes = AuthModes::new([
+        AuthMode::User,
+        AuthMode::Secret(KeyName::Any),
+        AuthMode::None,
+    ]);
+    // The first sign-in's token: still valid by the system clock.
+    let token = session.access_token().to_owned();
+    let mut bearer_forms: Vec<(String, String)> = vec![
+        ("valid".into(), token.clone()),
+        (
+            "apikey in the bearer slot".into(),
+            emu.secret_key().to_owned(),
+        ),
+    ];
+    bearer_forms.extend(
+        forged
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("forged {i}"), t.clone())),
+    );
+    let mut callers = Vec::new();
+    for (what, bearer) in bearer_forms {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {bearer}").parse().unwrap());
+        headers.insert("apikey", emu.secret_key().parse().unwrap());
+        let credentials = Credentials::from_headers(&headers);
+        audit.show(
+            &format!("Credentials Debug ({what})"),
+            format!("{credentials:?}"),
+        );
+        match api.authenticate(&credentials, &modes, None).await {
+            Ok(caller) => {
+                callers.push(format!("{what}: {}", caller.mode()));
+                audit.show(&format!("Caller Debug ({what})"), format!("{caller:?}"));
+                if let Some(user) = caller.user() {
+                    let headers = api.data_api_headers(Some(user));
+                    audit.show("Data API HeaderMap Debug", format!("{headers:?}"));
+                }
+            }
+            Err(error) => {
+                callers.push(format!("{what}: {}", error.code()));
+                audit.show(
+                    &format!("ApiAuthError ({what})"),
+                    format!("{error} {error:?}"),
+                );
+                audit.show(
+                    &format!("ApiAuthError JSON ({what})"),
+                    serde_json::to_string(&error).unwrap(),
+                );
+            }
+        }
+    }
+
+    assert_eq!(
+        callers,
+        [
+            "valid: user",
+            "apikey in the bearer slot: secret",
+            "forged 0: invalid_token",
+            "forged 1: invalid_token",
+            "forged 2: invalid_token",
+        ]
+    );
 
     // Everything our crate logged, at every level.
     let lines = capture.lines.lock().unwrap().clone();
