@@ -70,9 +70,15 @@ pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Creates the benchmark user and signs in through our client; returns the `Cookie`
-/// header a browser would then send.
-pub(crate) async fn signed_in_cookie(emulator: &Emulator) -> Result<String, String> {
+/// The benchmark user, signed in through our client: the client's auth and its cookies.
+pub(crate) struct SignedIn {
+    pub(crate) auth: SupabaseAuth,
+    pub(crate) jar: Arc<CookieJar>,
+    pub(crate) access_token: String,
+}
+
+/// Creates the benchmark user and signs in through our client.
+pub(crate) async fn sign_in(emulator: &Emulator) -> Result<SignedIn, String> {
     emulator
         .create_user(EMAIL, PASSWORD)
         .await
@@ -81,11 +87,29 @@ pub(crate) async fn signed_in_cookie(emulator: &Emulator) -> Result<String, Stri
         .build()
         .map_err(|e| e.to_string())?;
     let jar = Arc::new(CookieJar::default());
-    auth.server_client(jar.clone())
+    let session = auth
+        .server_client(jar.clone())
         .sign_in_with_password(EMAIL, PASSWORD)
         .await
         .map_err(|e| format!("sign in: {e}"))?;
-    Ok(jar.cookie_header())
+    let access_token = session.access_token().to_owned();
+    Ok(SignedIn {
+        auth,
+        jar,
+        access_token,
+    })
+}
+
+/// Creates the benchmark user and signs in through our client; returns the `Cookie`
+/// header a browser would then send.
+pub(crate) async fn signed_in_cookie(emulator: &Emulator) -> Result<String, String> {
+    Ok(sign_in(emulator).await?.jar.cookie_header())
+}
+
+/// Creates the benchmark user and signs in through our client; returns the access token
+/// an API client would then send as `Authorization: Bearer <token>`.
+pub(crate) async fn signed_in_access_token(emulator: &Emulator) -> Result<String, String> {
+    Ok(sign_in(emulator).await?.access_token)
 }
 
 /// The system clock moved by a fixed offset: lets a server live "later" than the moment

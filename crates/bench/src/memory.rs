@@ -22,7 +22,7 @@ use supabase_ssr::cookies::CookieJar;
 
 use crate::Options;
 use crate::common::rss_kib;
-use crate::http::verdict;
+use crate::rounds::verdict;
 
 const KID: &str = "bench-es256";
 /// Worker tasks (one per core).

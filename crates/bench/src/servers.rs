@@ -1,11 +1,13 @@
-//! The servers under load: a plain axum hello route, and the same route behind our
-//! proxy. Run as `bench serve plain|proxy ...` in a child process so the parent can pin
-//! it to one core and drive it with wrk from the other.
+//! The servers under load: a plain axum hello route, the same route behind our proxy
+//! (session cookie), and the same route behind `ApiAuthLayer` (bearer token). Run as
+//! `bench serve plain|proxy|api ...` in a child process so the parent can pin it to one
+//! core and drive it with wrk from the other.
 
 use axum::Router;
 use axum::routing::get;
 use supabase_ssr::SupabaseAuth;
-use supabase_ssr_axum::{SupabaseLayer, Verified};
+use supabase_ssr::api_auth::AuthMode;
+use supabase_ssr_axum::{ApiAuthLayer, ApiUser, SupabaseLayer, Verified};
 use tokio::io::AsyncReadExt as _;
 
 use crate::common::OffsetClock;
@@ -32,6 +34,17 @@ pub(crate) fn proxy(auth: SupabaseAuth) -> Router {
         .with_state(())
 }
 
+/// The same route behind `ApiAuthLayer` in mode `user` (a valid
+/// `Authorization: Bearer <access token>`), as `@supabase/server`'s
+/// `withSupabase({ auth: "user" })`; the handler takes `ApiUser`, so a request that did
+/// not verify gets a 401 and wrk counts it as an error.
+pub(crate) fn api(auth: SupabaseAuth) -> Router {
+    Router::new()
+        .route("/", get(|ApiUser(_user): ApiUser| async { BODY }))
+        .route_layer(ApiAuthLayer::new(auth, [AuthMode::User]))
+        .with_state(())
+}
+
 /// A `SupabaseAuth` for the emulator at `url`, with the defaults, optionally living
 /// `clock_offset_ms` ahead of the system clock.
 pub(crate) fn auth(url: &str, key: &str, clock_offset_ms: i64) -> Result<SupabaseAuth, String> {
@@ -41,14 +54,15 @@ pub(crate) fn auth(url: &str, key: &str, clock_offset_ms: i64) -> Result<Supabas
         .map_err(|e| e.to_string())
 }
 
-/// `bench serve plain` or `bench serve proxy URL KEY`: serves on 127.0.0.1 (a free
+/// `bench serve plain`, `bench serve proxy URL KEY` or `bench serve api URL KEY`: serves on 127.0.0.1 (a free
 /// port), prints `listening PORT`, and stops when stdin closes (the parent exited or
 /// is done). One thread: the server gets one core, as the Node.js server does.
 pub(crate) fn serve_child(args: &[String]) -> Result<(), String> {
     let app = match args {
         [kind] if kind == "plain" => plain(),
         [kind, url, key] if kind == "proxy" => proxy(auth(url, key, 0)?),
-        _ => return Err("usage: bench serve plain | bench serve proxy URL KEY".into()),
+        [kind, url, key] if kind == "api" => api(auth(url, key, 0)?),
+        _ => return Err("usage: bench serve plain | bench serve proxy|api URL KEY".into()),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,7 +10,7 @@ use tokio::sync::Barrier;
 
 use crate::Options;
 use crate::common::signed_in_cookie;
-use crate::http::verdict;
+use crate::rounds::verdict;
 use crate::servers;
 
 /// How far ahead of the issuing time the server lives: the session (1 hour) is two

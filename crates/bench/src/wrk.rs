@@ -34,11 +34,37 @@ impl WrkResult {
     }
 }
 
-/// One bounded `wrk` run against `url` with `cookie`, pinned to `core` when `taskset`
-/// exists.
+/// The one request header every request of a run carries: the session cookie
+/// (`bench http`) or the bearer token (`bench api`).
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub(crate) name: &'static str,
+    pub(crate) value: String,
+}
+
+impl Header {
+    /// `Cookie: <cookie>`, as a browser sends it.
+    pub(crate) fn cookie(cookie: String) -> Self {
+        Self {
+            name: "Cookie",
+            value: cookie,
+        }
+    }
+
+    /// `Authorization: Bearer <token>`, as an API client sends it.
+    pub(crate) fn bearer(token: &str) -> Self {
+        Self {
+            name: "Authorization",
+            value: format!("Bearer {token}"),
+        }
+    }
+}
+
+/// One bounded `wrk` run against `url`, every request with `header`, pinned to `core`
+/// when `taskset` exists.
 pub(crate) async fn run(
     url: &str,
-    cookie: &str,
+    header: &Header,
     connections: u32,
     duration: Duration,
     core: Option<usize>,
@@ -50,7 +76,7 @@ pub(crate) async fn run(
         format!("-d{secs}s"),
         "--latency".into(),
         "-H".into(),
-        format!("Cookie: {cookie}"),
+        format!("{}: {}", header.name, header.value),
         url.into(),
     ];
     let mut command = match core.filter(|_| has_command("taskset")) {

@@ -1,4 +1,5 @@
-//! [`DemoConfig`]: where the demo listens and which Auth server it talks to.
+//! [`DemoConfig`]: where the demo listens, which Auth server it talks to, and where the
+//! notes live.
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -50,6 +51,34 @@ impl fmt::Debug for Backend {
     }
 }
 
+/// Where the notes live: one `notes` table under row-level security.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Database {
+    /// A PostgreSQL server of the demo's own (`throwaway-postgres`), removed when the
+    /// demo stops. When PostgreSQL is not installed, the demo runs without notes.
+    Throwaway,
+    /// An existing server (`DATABASE_URL`). The Supabase roles and `auth` functions and
+    /// the `notes` table are created when missing; start-up fails when it cannot be
+    /// reached.
+    Url(String),
+    /// No database: the notes pages say how to get one.
+    Off,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Throwaway => f.write_str("Throwaway"),
+            Database::Url(url) => f
+                .debug_tuple("Url")
+                .field(&crate::database::redact(url))
+                .finish(),
+            Database::Off => f.write_str("Off"),
+        }
+    }
+}
+
 /// Everything [`crate::run`] needs. Start from [`DemoConfig::emulator`] or
 /// [`DemoConfig::project`] and adjust with the setters.
 #[derive(Clone)]
@@ -70,6 +99,8 @@ pub struct DemoConfig {
     pub build_browser_bundle: bool,
     /// OAuth providers offered on the sign-in page.
     pub oauth_providers: Vec<String>,
+    /// Where the notes live (default: a throwaway PostgreSQL).
+    pub database: Database,
 }
 
 impl fmt::Debug for DemoConfig {
@@ -82,6 +113,7 @@ impl fmt::Debug for DemoConfig {
             .field("browser_bundle", &self.browser_bundle)
             .field("build_browser_bundle", &self.build_browser_bundle)
             .field("oauth_providers", &self.oauth_providers)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -101,6 +133,7 @@ impl DemoConfig {
             browser_bundle: default_bundle_path(),
             build_browser_bundle: true,
             oauth_providers: vec!["github".into()],
+            database: Database::Throwaway,
         }
     }
 
@@ -160,6 +193,12 @@ impl DemoConfig {
     /// OAuth providers offered on the sign-in page.
     pub fn oauth_providers(mut self, providers: Vec<String>) -> Self {
         self.oauth_providers = providers;
+        self
+    }
+
+    /// Where the notes live.
+    pub fn database(mut self, database: Database) -> Self {
+        self.database = database;
         self
     }
 

@@ -2,7 +2,8 @@
 //! in `@supabase/ssr`-compatible cookies, refreshed and verified by `SupabaseLayer`.
 //!
 //! `cargo run -p demo` starts it on `127.0.0.1:3000` with an embedded
-//! `supabase-auth-emulator`; see the README. Tests start it in-process:
+//! `supabase-auth-emulator` and, for the notes, a throwaway PostgreSQL; see the README.
+//! Tests start it in-process:
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), demo::DemoError> {
@@ -24,22 +25,27 @@
 mod assets;
 mod config;
 mod csrf;
+mod database;
+mod notes;
 mod redirect;
 mod routes;
 mod state;
 mod views;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use supabase_auth_emulator::{Emulator, EmulatorConfig, EmulatorError};
 use supabase_ssr::{AuthError, SupabaseAuth};
+use supabase_ssr_postgres::RlsPool;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Backend, DEMO_EMAIL, DEMO_PASSWORD, DemoConfig};
+pub use config::{Backend, DEMO_EMAIL, DEMO_PASSWORD, Database, DemoConfig};
 
+use database::NotesDb;
 use state::{AppState, RefreshLog};
 
 /// Why the demo could not start.
@@ -60,6 +66,17 @@ pub enum DemoError {
     /// The Supabase URL or key is unusable.
     #[error("invalid Supabase settings: {0}")]
     Auth(#[from] AuthError),
+    /// The notes database (`DATABASE_URL`, or the throwaway server once started) could
+    /// not be reached or set up.
+    #[error("the notes database {url}: {action} failed: {source}")]
+    Database {
+        /// The database URL, without its password.
+        url: String,
+        /// What was being done.
+        action: &'static str,
+        /// Why it failed.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// A running demo. Dropping it (or [`App::shutdown`]) stops the server; the embedded
@@ -72,6 +89,7 @@ pub struct App {
     emulator: Option<Emulator>,
     demo_user: Option<(String, String)>,
     bundle_error: Option<String>,
+    db: Option<NotesDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -129,8 +147,25 @@ impl App {
         self.bundle_error.as_deref()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, then stops the
-    /// embedded emulator.
+    /// The notes database in one line: `throwaway PostgreSQL 15.14 (removed on exit)`,
+    /// the `DATABASE_URL` without its password, or why there is none.
+    pub fn database_summary(&self) -> &str {
+        self.db.as_ref().map_or("", |db| db.summary.as_str())
+    }
+
+    /// The notes database's connection URL (with its password), when there is one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.db.as_ref()?.url.as_deref()
+    }
+
+    /// The throwaway server's directory (data and socket), removed by
+    /// [`App::shutdown`] or drop.
+    pub fn database_dir(&self) -> Option<PathBuf> {
+        self.db.as_ref()?.throwaway_dir()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, then closes the
+    /// database (removing a throwaway server) and stops the embedded emulator.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -138,14 +173,18 @@ impl App {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some(db) = self.db.take() {
+            db.close().await;
+        }
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await;
         }
     }
 }
 
-/// Binds, starts the emulator (unless a real project is configured), seeds the demo
-/// user, builds the browser bundle if asked, and serves in a background task.
+/// Binds, sets up the notes database, starts the emulator (unless a real project is
+/// configured), seeds the demo user, builds the browser bundle if asked, and serves in a
+/// background task.
 pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -163,6 +202,12 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let port = addr.port();
     let alias_hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+
+    let db = database::open(&config.database).await?;
+    match &db.pool {
+        Some(_) => tracing::info!(database = %db.summary, "notes database ready"),
+        None => tracing::warn!("{}", db.summary),
+    }
 
     let (emulator, supabase_url, supabase_key, lifetime) = match &config.backend {
         Backend::Emulator {
@@ -224,6 +269,8 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         refresh_margin,
         access_token_lifetime: lifetime,
         refresh_log: RefreshLog::default(),
+        notes_db: db.pool.clone().map(RlsPool::new),
+        notes_unavailable: db.summary.clone(),
     });
     let router = routes::router(shared);
     let (tx, rx) = oneshot::channel::<()>();
@@ -247,6 +294,7 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         emulator,
         demo_user,
         bundle_error,
+        db: Some(db),
         shutdown: Some(tx),
         task: Some(task),
     })

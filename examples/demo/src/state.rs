@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 use supabase_ssr::SupabaseAuth;
+use supabase_ssr_postgres::RlsPool;
 
 pub(crate) type Shared = Arc<AppState>;
 
@@ -30,6 +31,10 @@ pub(crate) struct AppState {
     pub(crate) refresh_margin: Duration,
     pub(crate) access_token_lifetime: Option<Duration>,
     pub(crate) refresh_log: RefreshLog,
+    /// The notes database; `None` when there is none.
+    pub(crate) notes_db: Option<RlsPool>,
+    /// What the notes pages say when there is no database.
+    pub(crate) notes_unavailable: String,
 }
 
 impl AppState {

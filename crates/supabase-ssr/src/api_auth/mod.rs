@@ -52,30 +52,25 @@ impl SupabaseAuth {
         cookie_client: Option<&ServerClient>,
     ) -> Result<Caller, ApiAuthError> {
         self.check_modes(modes, cookie_client.is_some())?;
-        let mut authorization = credentials.authorization;
-        // supabase-js sends its key as the bearer token when nobody is signed in; a
-        // legacy (JWT) key is not `sb_`-prefixed, so recognise the project's own keys.
-        if let Authorization::Bearer(token) = authorization
-            && self.inner.api_keys.contains(token)
-        {
-            authorization = Authorization::ApiKey;
-        }
+        let authorization = credentials.authorization;
         let apikey = credentials.apikey;
         for mode in modes.iter() {
             match mode {
                 AuthMode::User => match authorization {
-                    Authorization::Bearer(token) => {
-                        return match self.verify_access_token(token).await {
-                            Ok(claims) => Ok(Caller::User(VerifiedUser::new(
-                                claims,
-                                token,
-                                CredentialSource::Bearer,
-                            ))),
-                            Err(error) => {
-                                Err(ApiAuthError::from_verification(error, "bearer token"))
-                            }
-                        };
-                    }
+                    Authorization::Bearer(token) => match self.verify_access_token(token).await {
+                        Ok(claims) => {
+                            let user = VerifiedUser::new(claims, token, CredentialSource::Bearer);
+                            return Ok(Caller::User(user));
+                        }
+                        // supabase-js sends its key as the bearer token when nobody is
+                        // signed in. A legacy (JWT) key is not `sb_`-prefixed, and never
+                        // verifies as a user (wrong issuer, no audience, no `sub`): only
+                        // then is it looked up, so a user's request pays for no hashing.
+                        Err(_) if self.inner.api_keys.contains(token) => {}
+                        Err(error) => {
+                            return Err(ApiAuthError::from_verification(error, "bearer token"));
+                        }
+                    },
                     Authorization::Unreadable(why) => {
                         return Err(ApiAuthError::new(
                             ApiAuthErrorKind::InvalidToken,

@@ -1,7 +1,10 @@
 //! The router: pages behind `SupabaseLayer`, static files skipped by its matcher,
-//! same-origin checks on every form post.
+//! same-origin checks on every form post; the notes page and `/api/notes` behind
+//! `RlsLayer`, the API also behind `ApiAuthLayer` (bearer tokens only).
 
+mod api;
 mod auth;
+mod notes;
 mod pages;
 
 use std::collections::HashMap;
@@ -13,7 +16,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use supabase_ssr::AuthError;
-use supabase_ssr_axum::SupabaseLayer;
+use supabase_ssr::api_auth::AuthMode;
+use supabase_ssr_axum::{ApiAuthLayer, SupabaseLayer};
+use supabase_ssr_postgres::axum::RlsLayer;
 
 use crate::state::Shared;
 use crate::{assets, csrf};
@@ -35,6 +40,7 @@ pub(crate) fn router(app: Shared) -> Router {
         .route("/auth/oauth", post(auth::oauth))
         .route("/auth/confirm", get(auth::confirm))
         .route("/auth/callback", get(auth::callback))
+        .merge(notes_routes(&app))
         .route("/static/demo.css", get(assets::stylesheet))
         .route("/static/supabase-browser.js", get(assets::browser_bundle))
         .fallback(pages::not_found)
@@ -42,6 +48,30 @@ pub(crate) fn router(app: Shared) -> Router {
         .layer(middleware::from_fn(csrf::same_origin_posts))
         .layer(middleware::from_fn(security_headers))
         .with_state(app)
+}
+
+/// `/notes` and `/api/notes`, on the database when there is one, saying how to get one
+/// otherwise.
+fn notes_routes(app: &Shared) -> Router<Shared> {
+    // The API ignores cookies: a bearer token, or a 401.
+    let bearer = ApiAuthLayer::new(app.auth.clone(), [AuthMode::User]);
+    match &app.notes_db {
+        Some(pool) => Router::new()
+            .route("/notes", get(notes::page).post(notes::submit))
+            .merge(
+                Router::new()
+                    .route("/api/notes", get(api::list).post(api::create))
+                    .route_layer(bearer),
+            )
+            .layer(RlsLayer::new(pool.clone())),
+        None => Router::new()
+            .route("/notes", get(notes::unavailable).post(notes::unavailable))
+            .merge(
+                Router::new()
+                    .route("/api/notes", get(api::unavailable).post(api::unavailable))
+                    .route_layer(bearer),
+            ),
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

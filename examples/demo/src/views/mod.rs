@@ -1,9 +1,11 @@
 //! HTML, rendered with maud (compile-time templates; every interpolation escaped).
 
 mod auth;
+mod notes;
 mod pages;
 
 pub(crate) use auth::{SignInForm, check_inbox, magic_link, sign_in, sign_up};
+pub(crate) use notes::{NotesView, notes, notes_unavailable};
 pub(crate) use pages::{
     AccountView, DashboardView, account, browser_client, dashboard, home, not_found,
 };
@@ -51,6 +53,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, body: Markup) -> Html<String> {
                         nav {
                             a.brand href="/" { "supabase-ssr" span.tag { "demo" } }
                             a href="/dashboard" { "Dashboard" }
+                            a href="/notes" { "Notes" }
                             a href="/account" { "Account" }
                             a href="/browser-client" { "Browser client" }
                         }
