@@ -120,7 +120,8 @@ impl fmt::Debug for DemoConfig {
 
 impl DemoConfig {
     /// The local setup: the embedded emulator with 60 s access tokens refreshed when
-    /// fewer than 20 s remain, email confirmation on, and the local GitHub stand-in.
+    /// fewer than 20 s remain, email confirmation on, the local GitHub stand-in, and
+    /// the notes on a throwaway PostgreSQL.
     pub fn emulator() -> Self {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
@@ -137,7 +138,8 @@ impl DemoConfig {
         }
     }
 
-    /// A real project, with the library's defaults.
+    /// A real project, with the library's defaults (the notes still on a throwaway
+    /// PostgreSQL unless [`DemoConfig::database`] says otherwise).
     pub fn project(url: impl Into<String>, key: impl Into<String>) -> Self {
         Self {
             backend: Backend::Project {

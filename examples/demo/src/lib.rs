@@ -79,8 +79,8 @@ pub enum DemoError {
     },
 }
 
-/// A running demo. Dropping it (or [`App::shutdown`]) stops the server; the embedded
-/// emulator stops with the last handle to it.
+/// A running demo. Dropping it (or [`App::shutdown`]) stops the server and removes a
+/// throwaway database; the embedded emulator stops with the last handle to it.
 pub struct App {
     addr: SocketAddr,
     url: String,

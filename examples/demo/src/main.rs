@@ -1,10 +1,10 @@
 //! `cargo run -p demo [-- --port N]`: the demo on `127.0.0.1:3000` (or `PORT`), with
 //! the embedded Auth emulator unless `SUPABASE_URL` and `SUPABASE_KEY` name a real
-//! project.
+//! project, and the notes on a throwaway PostgreSQL unless `DATABASE_URL` names one.
 
 use std::process::ExitCode;
 
-use demo::{Backend, DemoConfig};
+use demo::{Backend, Database, DemoConfig};
 
 const USAGE: &str = "\
 Usage: cargo run -p demo [-- --port N]
@@ -15,6 +15,9 @@ Environment:
   SUPABASE_KEY           its publishable (sb_publishable_...) or anon key
   PUBLIC_URL             the app's origin in email and OAuth redirects (default http://127.0.0.1:PORT)
   DEMO_OAUTH_PROVIDERS   OAuth buttons for a real project, e.g. github,google
+  DATABASE_URL           PostgreSQL for the notes (postgres://user:password@host:5432/db); the
+                         Supabase roles, auth.uid() and the notes table are created if missing.
+                         Default: a throwaway server when PostgreSQL is installed, removed on exit
   RUST_LOG               log filter (default info for the demo and the emulator)";
 
 fn parse_port(value: &str) -> Result<u16, String> {
@@ -45,6 +48,9 @@ fn config_from_env_and_args() -> Result<DemoConfig, String> {
     }
     if let Some(url) = env("PUBLIC_URL") {
         config = config.public_url(url);
+    }
+    if let Some(url) = env("DATABASE_URL") {
+        config = config.database(Database::Url(url));
     }
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -115,6 +121,7 @@ async fn main() -> ExitCode {
     if let Some((email, password)) = app.demo_user() {
         println!("  Demo user:  {email} / {password}");
     }
+    println!("  Database:   {}", app.database_summary());
     if let Some(e) = app.browser_bundle_error() {
         println!("  Note:       /browser-client needs the JS bundle: {e}");
     }

@@ -1,7 +1,8 @@
 //! The demo in headless Chromium: `interop/js/browser/demo.mjs` (playwright-core) signs
 //! up, confirms through the inbox, signs in, waits past the access token's expiry and
 //! checks the refresh token rotated, reads the session with the official browser
-//! client, signs in with a magic link and with OAuth, and signs out.
+//! client, signs in with a magic link and with OAuth, writes a note that a second user
+//! does not see and nobody signed out sees, and signs out.
 //!
 //! Needs `/usr/bin/chromium` (`scripts/install-system-deps.sh`) and `npm ci` in
 //! `interop/js`. Screenshots land in `target/test-output/screenshots/`.
@@ -60,6 +61,12 @@ async fn the_demo_works_in_a_real_browser() {
         "the browser client bundle could not be built"
     );
     let emulator_url = app.emulator().unwrap().url();
+    let (demo_email, demo_password) = app.demo_user().unwrap();
+    assert!(
+        app.database_url().is_some(),
+        "the notes need PostgreSQL: {}",
+        app.database_summary()
+    );
     let screenshots = workspace().join("target/test-output/screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
 
@@ -69,6 +76,8 @@ async fn the_demo_works_in_a_real_browser() {
         .env("DEMO_URL", app.url())
         .env("EMULATOR_URL", &emulator_url)
         .env("SESSION_COOKIE", app.session_cookie_name())
+        .env("DEMO_USER_EMAIL", demo_email)
+        .env("DEMO_USER_PASSWORD", demo_password)
         .env("TOKEN_LIFETIME_SECS", TOKEN_LIFETIME.as_secs().to_string())
         .env("SCREENSHOT_DIR", &screenshots)
         .env("CHROMIUM", CHROMIUM)

@@ -14,7 +14,7 @@ mod load;
 
 use std::time::{Duration, Instant};
 
-use demo::DemoConfig;
+use demo::{Database, DemoConfig};
 use load::*;
 use reqwest::StatusCode;
 use supabase_auth_emulator::EmulatorConfig;
@@ -46,6 +46,8 @@ async fn two_instances_without_shared_state_keep_one_browser_signed_in() {
             DemoConfig::project(emu.url(), emu.publishable_key())
                 .port(0)
                 .refresh_margin(Duration::from_secs(1))
+                // Sessions only: no notes database to start per instance.
+                .database(Database::Off)
                 .browser_bundle(
                     std::env::temp_dir().join("demo-scale-out-no-bundle.js"),
                     false,

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use demo::DemoConfig;
+use demo::{Database, DemoConfig};
 use load::*;
 use reqwest::StatusCode;
 use supabase_auth_emulator::{Emulator, SigningAlg};
@@ -218,6 +218,8 @@ async fn soak_with_random_auth_faults() {
             .jwt_exp(TOKEN_LIFETIME)
             .refresh_margin(REFRESH_MARGIN)
             .autoconfirm(true)
+            // Sessions only: the notes database is not under test here.
+            .database(Database::Off)
             .browser_bundle(std::env::temp_dir().join("demo-soak-no-bundle.js"), false),
     )
     .await

@@ -4,6 +4,8 @@
 //   DEMO_URL            the app, e.g. http://127.0.0.1:40123
 //   EMULATOR_URL        the Auth emulator (its inbox is at /inbox)
 //   SESSION_COOKIE      the session cookie name, e.g. sb-127-auth-token
+//   DEMO_USER_EMAIL     the seeded demo user (the second user of the notes steps)
+//   DEMO_USER_PASSWORD  its password
 //   TOKEN_LIFETIME_SECS access-token lifetime of the emulator
 //   SCREENSHOT_DIR      where to save screenshots
 //   CHROMIUM            the browser (default /usr/bin/chromium)
@@ -27,6 +29,8 @@ const APP = required('DEMO_URL').replace(/\/$/, '')
 const EMULATOR = required('EMULATOR_URL').replace(/\/$/, '')
 const COOKIE = required('SESSION_COOKIE')
 const SHOTS = required('SCREENSHOT_DIR')
+const DEMO_USER = required('DEMO_USER_EMAIL')
+const DEMO_USER_PASSWORD = required('DEMO_USER_PASSWORD')
 const TOKEN_SECS = Number(process.env.TOKEN_LIFETIME_SECS ?? '5')
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 
@@ -34,6 +38,9 @@ const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`
 const EMAIL = `ada-${stamp}@example.com`
 const PASSWORD = 'correct-horse-7'
 const OAUTH_EMAIL = `grace-${stamp}@example.com`
+// Markup on purpose: the page must show it as text.
+const NOTE = `Ada's note <b>${stamp}</b>`
+const DEMO_USER_NOTE = `The demo user's note ${stamp}`
 
 let stepNo = 0
 let shotNo = 0
@@ -282,6 +289,37 @@ try {
   await page.waitForURL(`${APP}/dashboard`)
   await expectText(page, '#claims-email', EMAIL)
 
+  step('notes: A writes a note on /notes and sees it, markup shown as text')
+  await page.getByRole('link', { name: 'Notes', exact: true }).first().click()
+  expectPath(page, '/notes')
+  await expectText(page, '#no-notes', 'No notes yet')
+  await page.fill('textarea[name=body]', NOTE)
+  await page.getByRole('button', { name: 'Add note' }).click()
+  expectPath(page, '/notes')
+  await expectText(page, '#notes li', NOTE)
+  assert.equal(await page.locator('#notes li').count(), 1, 'one note')
+  assert.equal(await page.locator('#notes li b').count(), 0, "the note's markup is not rendered")
+  await shot(page, 'notes-user-a')
+
+  step("notes: B (the seeded demo user) does not see A's note, and writes one of their own")
+  await signOut(page)
+  await page.goto(`${APP}/notes`)
+  expectPath(page, '/sign-in')
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/notes')
+  await page.fill('input[name=email]', DEMO_USER)
+  await page.fill('input[name=password]', DEMO_USER_PASSWORD)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.waitForURL(`${APP}/notes`)
+  await expectText(page, '#nav-user', DEMO_USER)
+  await expectText(page, '#no-notes', 'No notes yet')
+  assert.equal(await page.locator('#notes li').count(), 0, "B's list is empty")
+  assert.ok(!(await page.locator('main').innerText()).includes(NOTE), "A's note is not on B's page")
+  await shot(page, 'notes-user-b-empty')
+  await page.fill('textarea[name=body]', DEMO_USER_NOTE)
+  await page.getByRole('button', { name: 'Add note' }).click()
+  await expectText(page, '#notes li', DEMO_USER_NOTE)
+  assert.equal(await page.locator('#notes li').count(), 1, 'only B\'s own note')
+
   step('sign out: /dashboard redirects to sign-in')
   await signOut(page)
   assert.equal(await storedSession(context), null, 'no session cookie after signing out')
@@ -290,6 +328,16 @@ try {
   await expectText(page, 'h1', 'Sign in')
   await expectText(page, '#notice', 'Sign in to continue')
   await shot(page, 'signed-out-redirect')
+
+  step('signed out: /notes shows no note, it redirects to sign-in')
+  await page.goto(`${APP}/notes`)
+  expectPath(page, '/sign-in')
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/notes')
+  await expectText(page, '#notice', 'Sign in to continue')
+  const signedOutText = await page.locator('body').innerText()
+  assert.ok(!signedOutText.includes(NOTE) && !signedOutText.includes(DEMO_USER_NOTE), 'no note is shown')
+  assert.equal(await page.locator('#notes li').count(), 0, 'no note list')
+  await shot(page, 'notes-signed-out')
 
   assert.deepEqual(consoleErrors, [], 'no errors in the browser console')
   console.log(`[demo.mjs] all ${stepNo} steps passed`)

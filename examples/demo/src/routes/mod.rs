@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use supabase_ssr::AuthError;
 use supabase_ssr::api_auth::AuthMode;
 use supabase_ssr_axum::{ApiAuthLayer, SupabaseLayer};
@@ -55,12 +55,19 @@ pub(crate) fn router(app: Shared) -> Router {
 fn notes_routes(app: &Shared) -> Router<Shared> {
     // The API ignores cookies: a bearer token, or a 401.
     let bearer = ApiAuthLayer::new(app.auth.clone(), [AuthMode::User]);
-    match &app.notes_db {
+    // Under /api, even a wrong path or method answers JSON.
+    let api_misses = Router::new().route("/api/{*rest}", any(api::not_found));
+    let routes = match &app.notes_db {
         Some(pool) => Router::new()
             .route("/notes", get(notes::page).post(notes::submit))
             .merge(
                 Router::new()
-                    .route("/api/notes", get(api::list).post(api::create))
+                    .route(
+                        "/api/notes",
+                        get(api::list)
+                            .post(api::create)
+                            .fallback(api::method_not_allowed),
+                    )
                     .route_layer(bearer),
             )
             .layer(RlsLayer::new(pool.clone())),
@@ -71,7 +78,8 @@ fn notes_routes(app: &Shared) -> Router<Shared> {
                     .route("/api/notes", get(api::unavailable).post(api::unavailable))
                     .route_layer(bearer),
             ),
-    }
+    };
+    routes.merge(api_misses)
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -1,0 +1,250 @@
+//! The notes database: a throwaway PostgreSQL or `DATABASE_URL`, with Supabase's roles
+//! and `auth` functions and the `notes` table created when missing.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use supabase_ssr_postgres::SUPABASE_BOOTSTRAP_SQL;
+use throwaway_postgres::ThrowawayPostgres;
+
+use crate::{Database, DemoError};
+
+/// The example table with its RLS policies, from the crate that documents it.
+const NOTES_SQL: &str = include_str!("../../../crates/supabase-ssr-postgres/sql/notes_example.sql");
+
+/// What the notes pages and the start-up banner say when there is no database.
+pub(crate) const NEEDS_POSTGRES: &str =
+    "Notes need PostgreSQL: apt-get install postgresql, or set DATABASE_URL=postgres://...";
+
+/// A demo has few users; a handful of connections is plenty.
+const MAX_CONNECTIONS: u32 = 5;
+/// How long a request waits for a free connection before a 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// No statement of the demo's runs longer; a stuck one is cut off.
+const STATEMENT_TIMEOUT: &str = "5s";
+
+/// The database in use, if any.
+pub(crate) struct NotesDb {
+    pub(crate) pool: Option<PgPool>,
+    /// Our own server, when it is a throwaway one: stopped (and removed) with the demo.
+    pub(crate) server: Option<ThrowawayPostgres>,
+    /// The connection URL, with its password when it has one.
+    pub(crate) url: Option<String>,
+    /// One line for the start-up banner: the server, or why there is none.
+    pub(crate) summary: String,
+}
+
+impl NotesDb {
+    fn off(summary: impl Into<String>) -> Self {
+        Self {
+            pool: None,
+            server: None,
+            url: None,
+            summary: summary.into(),
+        }
+    }
+
+    /// The socket directory of the throwaway server (it holds the whole cluster).
+    pub(crate) fn throwaway_dir(&self) -> Option<PathBuf> {
+        self.server.as_ref()?;
+        let url = url::Url::parse(self.url.as_deref()?).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == "host")
+            .map(|(_, dir)| PathBuf::from(dir.into_owned()))
+    }
+
+    /// Closes the pool, then stops the throwaway server and removes its directory.
+    pub(crate) async fn close(mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.close().await;
+        }
+        if let Some(server) = self.server.take() {
+            // Blocking: it waits for the server process to exit.
+            if let Err(e) = tokio::task::spawn_blocking(move || server.stop()).await {
+                tracing::warn!(error = %e, "stopping the throwaway PostgreSQL failed");
+            }
+        }
+    }
+}
+
+/// Starts or connects to the configured database and creates what is missing.
+pub(crate) async fn open(choice: &Database) -> Result<NotesDb, DemoError> {
+    match choice {
+        Database::Off => Ok(NotesDb::off(NEEDS_POSTGRES)),
+        Database::Url(url) => {
+            let pool = connect(url).await?;
+            Ok(NotesDb {
+                pool: Some(pool),
+                server: None,
+                url: Some(url.clone()),
+                summary: redact(url),
+            })
+        }
+        Database::Throwaway => {
+            let started = tokio::task::spawn_blocking(ThrowawayPostgres::start).await;
+            let server = match started {
+                Ok(Ok(server)) => server,
+                Ok(Err(e)) if e.is_not_installed() => return Ok(NotesDb::off(NEEDS_POSTGRES)),
+                // Installed but failing (a full /dev/shm, no `postgres` user under root):
+                // the demo still runs, and says why notes are off.
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "the throwaway PostgreSQL did not start");
+                    return Ok(NotesDb::off(format!(
+                        "Notes are off: the throwaway PostgreSQL did not start ({}). \
+                         Set DATABASE_URL=postgres://... to use another server.",
+                        first_line(&e.to_string())
+                    )));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "starting the throwaway PostgreSQL panicked");
+                    return Ok(NotesDb::off(NEEDS_POSTGRES));
+                }
+            };
+            let url = server.url().to_owned();
+            let pool = connect(&url).await?;
+            let version = server_version(&pool).await;
+            Ok(NotesDb {
+                pool: Some(pool),
+                server: Some(server),
+                url: Some(url),
+                summary: format!("throwaway PostgreSQL {version} (removed on exit)"),
+            })
+        }
+    }
+}
+
+/// A pool on `url`, with the Supabase bootstrap and the notes table applied when missing.
+async fn connect(url: &str) -> Result<PgPool, DemoError> {
+    let fail = |action: &'static str| {
+        move |e: sqlx::Error| DemoError::Database {
+            url: redact(url),
+            action,
+            source: Box::new(e),
+        }
+    };
+    let options = PgConnectOptions::from_str(url).map_err(fail("reading the URL"))?;
+    // One connection first: its error says why (refused, bad password), where the
+    // pool's would only say it timed out.
+    let mut conn = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| DemoError::Database {
+            url: redact(url),
+            action: "connecting",
+            source: format!("no answer within {} s", ACQUIRE_TIMEOUT.as_secs()).into(),
+        })?
+        .map_err(fail("connecting"))?;
+    // Supabase's database has both already; a plain PostgreSQL gets them once.
+    if missing("select to_regprocedure('auth.uid()') is null", &mut conn)
+        .await
+        .map_err(fail("looking for auth.uid()"))?
+    {
+        sqlx::raw_sql(SUPABASE_BOOTSTRAP_SQL)
+            .execute(&mut conn)
+            .await
+            .map_err(fail("creating the Supabase roles and auth functions"))?;
+    }
+    if missing("select to_regclass('public.notes') is null", &mut conn)
+        .await
+        .map_err(fail("looking for public.notes"))?
+    {
+        sqlx::raw_sql(NOTES_SQL)
+            .execute(&mut conn)
+            .await
+            .map_err(fail("creating public.notes"))?;
+    }
+    conn.close()
+        .await
+        .map_err(fail("closing the set-up connection"))?;
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // A session setting (not a startup option), so poolers accept it too.
+                let sql = format!("set statement_timeout = '{STATEMENT_TIMEOUT}'");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(conn)
+                    .await
+                    .map(drop)
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(fail("connecting"))
+}
+
+/// Runs a `select ... is null` check.
+async fn missing(sql: &'static str, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(sql).fetch_one(conn).await
+}
+
+/// `15.14` from `15.14 (Debian 15.14-0+deb12u1)`; empty when it cannot be read.
+async fn server_version(pool: &PgPool) -> String {
+    sqlx::query_scalar::<_, String>("select current_setting('server_version')")
+        .fetch_one(pool)
+        .await
+        .ok()
+        .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// The URL without its password (in the user part or a `password` parameter), for logs
+/// and the banner.
+pub(crate) fn redact(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "(an unreadable database URL)".to_owned();
+    };
+    // Only fails for URLs without a host, which have no password either.
+    let _ = parsed.set_password(None);
+    if parsed.query_pairs().any(|(k, _)| k == "password") {
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(k, _)| k != "password")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        parsed.set_query(None);
+        if !kept.is_empty() {
+            parsed.query_pairs_mut().extend_pairs(kept);
+        }
+    }
+    parsed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_left_out() {
+        assert_eq!(
+            redact("postgres://me:s3cret@db.example:5432/app"),
+            "postgres://me@db.example:5432/app"
+        );
+        assert_eq!(
+            redact("postgres://me@db.example/app?password=s3cret&sslmode=require"),
+            "postgres://me@db.example/app?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://me@localhost/app?password=x"),
+            "postgres://me@localhost/app"
+        );
+        assert_eq!(
+            redact("postgres://postgres@localhost:5432/postgres?host=/dev/shm/pg-abc"),
+            "postgres://postgres@localhost:5432/postgres?host=/dev/shm/pg-abc"
+        );
+        assert_eq!(redact("not a url"), "(an unreadable database URL)");
+    }
+
+    #[test]
+    fn the_first_line_of_an_error() {
+        assert_eq!(first_line("a\nb"), "a");
+        assert_eq!(first_line(""), "");
+    }
+}
