@@ -9,7 +9,7 @@ use demo::{DEMO_EMAIL, DEMO_PASSWORD, Database, DemoError};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
-use support::{NEEDS_POSTGRES, bearer, browser, json, sign_in_page, start};
+use support::{NEEDS_POSTGRES, api_get, api_post, bearer, browser, json, sign_in_page, start};
 use throwaway_postgres::ThrowawayPostgres;
 
 async fn server_version(url: &str) -> String {
@@ -20,27 +20,6 @@ async fn server_version(url: &str) -> String {
         .unwrap();
     conn.close().await.unwrap();
     version.split_whitespace().next().unwrap().to_owned()
-}
-
-async fn post_note(app: &demo::App, token: &str, body: &str) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/notes", app.url()))
-        .bearer_auth(token)
-        .json(&json!({ "body": body }))
-        .send()
-        .await
-        .unwrap();
-    json(res).await
-}
-
-async fn get_notes(app: &demo::App, token: &str) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .get(format!("{}/api/notes", app.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    json(res).await
 }
 
 #[tokio::test]
@@ -76,13 +55,16 @@ async fn a_database_url_is_set_up_when_empty_and_reused_as_it_is() {
     // Not ours: nothing to remove.
     assert_eq!(first.database_dir(), None);
     let a = bearer(&first, DEMO_EMAIL, DEMO_PASSWORD).await;
-    assert_eq!(post_note(&first, &a.token, "kept").await.0, 201);
+    assert_eq!(
+        api_post(&first, &a.token, r#"{"body":"kept"}"#).await.0,
+        201
+    );
     first.shutdown().await;
 
     // The server outlives the demo, and a second one finds the table and its row.
     let second = start(Database::Url(url.clone())).await;
     let a2 = bearer(&second, DEMO_EMAIL, DEMO_PASSWORD).await;
-    let (status, notes) = get_notes(&second, &a2.token).await;
+    let (status, notes) = api_get(&second, &a2.token).await;
     assert_eq!(status, 200);
     // Each demo's emulator has its own users: the old row belongs to nobody here.
     assert_eq!(notes, json!([]));
@@ -152,8 +134,11 @@ async fn without_a_database_the_notes_say_how_to_get_one_and_the_rest_works() {
 
     let a = bearer(&app, DEMO_EMAIL, DEMO_PASSWORD).await;
     let down = json!({ "code": "database_unavailable", "message": NEEDS_POSTGRES });
-    assert_eq!(get_notes(&app, &a.token).await, (503, down.clone()));
-    assert_eq!(post_note(&app, &a.token, "x").await, (503, down));
+    assert_eq!(api_get(&app, &a.token).await, (503, down.clone()));
+    assert_eq!(
+        api_post(&app, &a.token, r#"{"body":"x"}"#).await,
+        (503, down)
+    );
     let res = reqwest::Client::new()
         .get(format!("{}/api/notes", app.url()))
         .send()

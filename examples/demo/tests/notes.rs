@@ -10,7 +10,9 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ORIGIN, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use support::{Bearer, bearer, browser, json, location, page_notes, sign_in_page, start};
+use support::{
+    Bearer, api_get, api_post, bearer, browser, json, location, page_notes, sign_in_page, start,
+};
 
 const BOB: &str = "bob@example.com";
 const BOB_PASSWORD: &str = "bob-password-1";
@@ -31,28 +33,6 @@ async fn page(app: &demo::App, client: &reqwest::Client) -> (StatusCode, String)
         .await
         .unwrap();
     (res.status(), res.text().await.unwrap())
-}
-
-async fn api_get(app: &demo::App, token: &str) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .get(format!("{}/api/notes", app.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    json(res).await
-}
-
-async fn api_post(app: &demo::App, token: &str, body: &str) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/notes", app.url()))
-        .bearer_auth(token)
-        .header(CONTENT_TYPE, "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    json(res).await
 }
 
 fn note(id: i64, user: &Bearer, body: &str) -> Value {

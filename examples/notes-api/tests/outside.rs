@@ -102,17 +102,24 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap())
     }
 
-    /// Signs a new user up at the Auth server (email confirmation is off in the
-    /// embedded emulator) and returns `(id, access token)`.
-    async fn sign_up(&self, email: &str) -> (String, String) {
-        let session: Value = self
-            .http
-            .post(format!("{}/auth/v1/signup", self.auth()))
-            .header("apikey", self.line("Publishable key"))
-            .json(&json!({ "email": email, "password": PASSWORD }))
+    /// A JSON `POST` to the Auth server, with the key printed as `key_label`.
+    async fn auth_post(&self, path: &str, key_label: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/auth/v1{path}", self.auth()))
+            .header("apikey", self.line(key_label))
+            .json(&body)
             .send()
             .await
             .unwrap()
+    }
+
+    /// Signs a new user up at the Auth server (email confirmation is off in the
+    /// embedded emulator) and returns `(id, access token)`.
+    async fn sign_up(&self, email: &str) -> (String, String) {
+        let body = json!({ "email": email, "password": PASSWORD });
+        let session: Value = self
+            .auth_post("/signup", "Publishable key", body)
+            .await
             .json()
             .await
             .unwrap();
@@ -125,27 +132,18 @@ impl Api {
     /// A user whose tokens carry `role`, made with the Auth admin API and the secret
     /// key, as on a real project.
     async fn user_with_role(&self, email: &str, role: &str) -> String {
-        let created = self
-            .http
-            .post(format!("{}/auth/v1/admin/users", self.auth()))
-            .header("apikey", self.line("Secret key"))
-            .json(&json!({ "email": email, "password": PASSWORD, "email_confirm": true, "role": role }))
-            .send()
-            .await
-            .unwrap();
+        let body =
+            json!({ "email": email, "password": PASSWORD, "email_confirm": true, "role": role });
+        let created = self.auth_post("/admin/users", "Secret key", body).await;
         assert_eq!(created.status(), StatusCode::OK);
         self.sign_in(email).await
     }
 
     async fn sign_in(&self, email: &str) -> String {
+        let body = json!({ "email": email, "password": PASSWORD });
         let session: Value = self
-            .http
-            .post(format!("{}/auth/v1/token?grant_type=password", self.auth()))
-            .header("apikey", self.line("Publishable key"))
-            .json(&json!({ "email": email, "password": PASSWORD }))
-            .send()
+            .auth_post("/token?grant_type=password", "Publishable key", body)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();

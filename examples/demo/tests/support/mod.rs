@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use demo::{Database, DemoConfig};
-use reqwest::header::LOCATION;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde_json::Value;
 use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
@@ -104,4 +104,28 @@ pub(crate) fn page_notes(html: &str) -> Vec<(i64, String)> {
             (id.parse().unwrap(), body.to_owned())
         })
         .collect()
+}
+
+/// `GET /api/notes` with a bearer token: the status and the JSON body.
+pub(crate) async fn api_get(app: &demo::App, token: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/notes", app.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    json(res).await
+}
+
+/// `POST /api/notes` with a bearer token and a raw JSON body.
+pub(crate) async fn api_post(app: &demo::App, token: &str, body: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/notes", app.url()))
+        .bearer_auth(token)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    json(res).await
 }
