@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compiles every benchmark and runs each once with a tiny budget, so none of them can
 # rot: the criterion benches of crates/supabase-ssr (one iteration each) and the bench
-# crate's http, storm and memory benchmarks in --quick mode (a few seconds each).
+# crate's http, api, storm, memory and rls benchmarks in --quick mode (a few seconds
+# each; rls starts a throwaway PostgreSQL, as the postgres crate's tests do).
 # The figures this prints are not measurements; BENCHMARKS.md says how to measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,6 @@ fi
 step "Criterion benches, each run once"
 cargo bench -p supabase-ssr --locked -- --test
 
-step "Load, refresh-storm and memory benchmarks, quick mode"
+step "Load (cookie and bearer), refresh-storm, memory and RLS benchmarks, quick mode"
 cargo run --release --locked -p bench -- all --quick
 cargo run --release --locked -p bench -- memory --sessions --quick

@@ -13,7 +13,12 @@
 //! - `miss`: `get_claims()` with the cache off (a signature check every time);
 //! - `sig`: the ES256 signature check alone (aws-lc, key parsed once);
 //! - `plain`: one request through the plain axum router, in process (no sockets);
-//! - `proxy`: one request through the same router behind `SupabaseLayer`, in process.
+//! - `proxy`: one request through the same router behind `SupabaseLayer`, in process;
+//! - `api`: one request with `Authorization: Bearer <token>` through the same route
+//!   behind `ApiAuthLayer` (mode `user`), in process;
+//! - `scoped`, `baseline`, `uncached`, `context`: one transaction of `bench rls`'s workloads, on a
+//!   pool of one connection to a throwaway PostgreSQL (the client's instructions only:
+//!   the server is another process).
 
 use std::hint::black_box;
 
@@ -25,18 +30,20 @@ use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
 use tower::ServiceExt as _;
 
-use crate::common::signed_in_cookie;
+use crate::common::sign_in;
 use crate::servers;
 
 struct Setup {
     cached: SupabaseAuth,
     uncached: SupabaseAuth,
     cookie: String,
+    bearer: String,
     key: ParsedPublicKey,
     signing_input: String,
     signature: Vec<u8>,
     plain: axum::Router,
     proxy: axum::Router,
+    api: axum::Router,
 }
 
 #[derive(Clone, Copy)]
@@ -47,9 +54,18 @@ enum What {
     Sig,
     Plain,
     Proxy,
+    Api,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let [workload, n] = args
+        && matches!(
+            workload.as_str(),
+            "scoped" | "baseline" | "uncached" | "context"
+        )
+    {
+        return crate::rls::instr(workload, n.parse::<u64>().map_err(|e| e.to_string())?);
+    }
     let (what, iterations) = match args {
         [what, n] => (
             match what.as_str() {
@@ -59,11 +75,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "sig" => What::Sig,
                 "plain" => What::Plain,
                 "proxy" => What::Proxy,
+                "api" => What::Api,
                 other => return Err(format!("unknown measure {other}")),
             },
             n.parse::<u64>().map_err(|e| e.to_string())?,
         ),
-        _ => return Err("usage: bench instr read|hit|miss|sig|plain|proxy ITERATIONS".into()),
+        _ => return Err("usage: bench instr read|hit|miss|sig|plain|proxy|api|scoped|baseline|uncached|context ITERATIONS".into()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -74,7 +91,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .block_on(EmulatorConfig::default().start())
         .map_err(|e| e.to_string())?;
     let setup = runtime.block_on(async {
-        let cookie = signed_in_cookie(&emulator).await?;
+        let signed_in = sign_in(&emulator).await?;
+        let cookie = signed_in.jar.cookie_header();
+        let bearer = format!("Bearer {}", signed_in.access_token);
         let build = |cache: bool| {
             let b = SupabaseAuth::builder(emulator.url(), emulator.publishable_key());
             let b = if cache {
@@ -112,22 +131,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .decode(signature)
             .map_err(|e| e.to_string())?;
         let proxy = servers::proxy(cached.clone());
-        // Warm the proxy's path once (its JWKS cache is the one of `cached`).
-        let status = proxy
-            .clone()
-            .oneshot(request(&cookie)?)
-            .await
-            .map_err(|e| e.to_string())?
-            .status();
-        if status != 200 {
-            return Err(format!("the proxy answered {status}"));
+        let api = servers::api(cached.clone());
+        // Warm each path once (their JWKS cache is the one of `cached`).
+        for (router, header) in [
+            (&proxy, ("cookie", &cookie)),
+            (&api, ("authorization", &bearer)),
+        ] {
+            let status = router
+                .clone()
+                .oneshot(request(header)?)
+                .await
+                .map_err(|e| e.to_string())?
+                .status();
+            if status != 200 {
+                return Err(format!("the router answered {status}"));
+            }
         }
         Ok::<_, String>(Setup {
             plain: servers::plain(),
             proxy,
+            api,
             cached,
             uncached,
             cookie,
+            bearer,
             key,
             signing_input: signing_input.to_owned(),
             signature,
@@ -167,12 +194,13 @@ fn measured_loop(
                     let claims = auth.server_client(jar).get_claims().await;
                     black_box(claims).is_ok_and(|c| c.is_some())
                 }
-                What::Plain | What::Proxy => {
-                    let router = match what {
-                        What::Plain => &setup.plain,
-                        _ => &setup.proxy,
+                What::Plain | What::Proxy | What::Api => {
+                    let (router, header) = match what {
+                        What::Plain => (&setup.plain, ("cookie", &setup.cookie)),
+                        What::Proxy => (&setup.proxy, ("cookie", &setup.cookie)),
+                        _ => (&setup.api, ("authorization", &setup.bearer)),
                     };
-                    match request(black_box(&setup.cookie)) {
+                    match request(black_box(header)) {
                         Ok(req) => router
                             .clone()
                             .oneshot(req)
@@ -195,11 +223,14 @@ fn measured_loop(
     })
 }
 
-/// `GET /` with the session cookie, as a browser sends it.
-fn request(cookie: &str) -> Result<axum::http::Request<axum::body::Body>, String> {
+/// `GET /` with one header: the session cookie, as a browser sends it, or the bearer
+/// token, as an API client does.
+fn request(
+    (name, value): (&str, &String),
+) -> Result<axum::http::Request<axum::body::Body>, String> {
     axum::http::Request::get("/")
         .header("host", "127.0.0.1")
-        .header("cookie", cookie)
+        .header(name, value.as_str())
         .body(axum::body::Body::empty())
         .map_err(|e| e.to_string())
 }

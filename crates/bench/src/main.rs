@@ -1,20 +1,26 @@
 //! Benchmarks of supabase-ssr that need more than criterion: HTTP load through the axum
-//! proxy against a plain route and the official JS stack, a refresh storm, and resident
-//! memory under a stream of distinct tokens.
+//! proxy against a plain route and the official JS stack, the bearer path through
+//! `ApiAuthLayer`, a refresh storm, resident memory under a stream of distinct tokens, and
+//! RLS-scoped PostgreSQL transactions against the same transactions without the context.
 //!
 //! ```text
-//! cargo run --release -p bench -- http|storm|memory|all [--quick]
+//! cargo run --release -p bench -- http|api|storm|memory|rls|all [--quick]
 //! ```
 //!
-//! Everything listens on 127.0.0.1 only, every run is bounded in time, and every process
+//! Everything listens on 127.0.0.1 or a unix socket only, every run is bounded in time, and every process
 //! started here is stopped here. See BENCHMARKS.md for the figures and how to read them.
 
+mod api;
 mod common;
 mod http;
 mod instr;
+mod load;
 mod memory;
+mod rls;
+mod rounds;
 mod servers;
 mod storm;
+mod wire;
 mod wrk;
 
 use std::process::ExitCode;
@@ -29,20 +35,28 @@ COMMANDS:
     http     wrk against a plain axum route, the same route behind SupabaseLayer with a
              valid session cookie, and the official JS proxy (node:http + @supabase/ssr
              createServerClient + getClaims); prints requests/s, p50, p99 and the ratios
+    api      wrk against the plain axum route and the same route behind ApiAuthLayer
+             (mode user), every request with Authorization: Bearer <access token>
     storm    100 and 1,000 parallel requests holding one expired session: refresh
              requests reaching the Auth emulator, failures, time to serve all
     memory   resident size while 1,000,000 distinct valid tokens are verified
-    all      the three above, in turn
+    rls      transactions/s of a read scoped by RlsPool::begin against the same
+             transaction without the context, on one pool of a throwaway PostgreSQL (or
+             of a database of its own on DATABASE_URL's server); statements and round
+             trips per transaction, read off the wire
+    all      the five above, in turn
 
 OPTIONS:
     --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
     -h, --help
 
-http also takes --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 5; the median round is reported); memory takes --tokens N,
+http and api also take --duration SECS (default 10), --connections N (default 32) and
+--rounds N (default 5; the median round is reported); rls takes --duration SECS per
+workload per round (default 10), --connections N (pool size and concurrent tasks,
+default 8) and --rounds N (default 5); memory takes --tokens N,
 --no-token-cache (the same run with the verified-token cache off) and --sessions (the
 tokens as session cookies read by get_session, through the decoded-session cache).
-`bench instr read|hit|miss|sig N` is a fixed loop for valgrind --tool=callgrind.";
+`bench instr read|hit|miss|sig|plain|proxy|api N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
@@ -103,7 +117,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if command == "serve" {
-        // A server child of `http`, pinned to its own core by the parent.
+        // A server child of `http` or `api`, pinned to its own core by the parent.
         return match servers::serve_child(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -148,12 +162,16 @@ fn main() -> ExitCode {
         println!("{}", common::machine_line());
         match command.as_str() {
             "http" => http::run(&options).await,
+            "api" => api::run(&options).await,
             "storm" => storm::run(&options).await,
             "memory" => memory::run(&options).await,
+            "rls" => rls::run(&options).await,
             "all" => {
                 http::run(&options).await?;
+                api::run(&options).await?;
                 storm::run(&options).await?;
-                memory::run(&options).await
+                memory::run(&options).await?;
+                rls::run(&options).await
             }
             other => Err(format!("unknown command {other}\n\n{USAGE}")),
         }
