@@ -28,10 +28,13 @@ use crate::wire::{RoundTrip, Tap};
 /// The example table, with its policies.
 const NOTES_SQL: &str = include_str!("../../supabase-ssr-postgres/sql/notes_example.sql");
 
-/// The read of every workload. No `where`: in a scoped transaction row-level security
-/// keeps the user's own rows; as the pool's role (which bypasses RLS) it returns
-/// everyone's.
+/// The scoped read. No `where`: row-level security keeps the user's own rows.
 const SELECT: &str = "select id, user_id, body from notes order by id limit 20";
+/// The same read without the context: as the pool's role (which bypasses RLS) a server
+/// has to ask for the user's rows itself. Same rows, same plan (the primary key, filtered
+/// on `user_id`), so the two differ only by how the user is applied.
+const SELECT_OWN: &str =
+    "select id, user_id, body from notes where user_id = $1 order by id limit 20";
 const LIMIT: usize = 20;
 
 /// 1,000 notes, one in ten the signed-in user's (`$1`), the others spread over 9 more
@@ -48,8 +51,8 @@ const BOOTSTRAP_LOCK: i64 = 0x5b55_5253_5250_4731;
 
 /// The statement `RlsPool::begin` sends after `BEGIN` (`crates/supabase-ssr-postgres/src/
 /// pool.rs`), for the diagnostic workload: the same text, so the same cached statement.
-const SET_CONTEXT: &str =
-    "select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)";
+const SET_CONTEXT: &str = "select set_config('request.jwt.claims', $1, true), \
+     set_config('request.jwt.claim.sub', $2, true), set_config('role', $3, true)";
 
 type Note = (i64, Uuid, String);
 
@@ -58,14 +61,15 @@ type Note = (i64, Uuid, String);
 enum Workload {
     /// `RlsPool::begin(&identity)`, the select, commit.
     Scoped,
-    /// `pool.begin()`, the select, commit: the same transaction without the context.
+    /// `pool.begin()`, the select with `where user_id = $1`, commit: the same
+    /// transaction, returning the same rows, without the context.
     Baseline,
     /// `Scoped` on a pool with sqlx's statement cache off.
     ScopedUncached,
     /// Diagnostic: `Baseline` plus the context statement with the user's claims but the
     /// pool's own role, which row-level security does not apply to. Its cost over
     /// `Baseline` is the context's round trip alone; `Scoped`'s over it, what the
-    /// policy costs the select.
+    /// policy costs the select over the explicit `where`.
     ContextNoRls,
 }
 
@@ -80,7 +84,7 @@ impl Workload {
     fn name(self) -> &'static str {
         match self {
             Workload::Scoped => "scoped: RlsPool::begin, select, commit",
-            Workload::Baseline => "baseline: pool.begin, select, commit",
+            Workload::Baseline => "baseline: pool.begin, select ... where user_id = $1, commit",
             Workload::ScopedUncached => "scoped, statement cache off",
             Workload::ContextNoRls => "diagnostic: context as the pool's role (no RLS)",
         }
@@ -94,16 +98,13 @@ impl Workload {
             Workload::ContextNoRls => "context, no RLS",
         }
     }
-
-    /// Whether its select sees only the user's rows.
-    fn filtered(self) -> bool {
-        matches!(self, Workload::Scoped | Workload::ScopedUncached)
-    }
 }
 
 /// The pools the workloads run on; `Scoped` and `Baseline` share one.
 struct Pools {
     pool: PgPool,
+    /// The signed-in user, whose rows every workload reads.
+    owner: Uuid,
     rls: RlsPool,
     /// `statement_cache_capacity(0)`, as behind Supabase's transaction pooler.
     uncached: RlsPool,
@@ -113,7 +114,12 @@ struct Pools {
 }
 
 impl Pools {
-    async fn new(pool: PgPool, uncached: PgPool, identity: DbIdentity) -> Result<Self, String> {
+    async fn new(
+        pool: PgPool,
+        uncached: PgPool,
+        identity: DbIdentity,
+        owner: Uuid,
+    ) -> Result<Self, String> {
         let pool_role = sqlx::query_scalar("select current_user::text")
             .fetch_one(&pool)
             .await
@@ -121,6 +127,7 @@ impl Pools {
         Ok(Self {
             rls: RlsPool::new(pool.clone()),
             pool,
+            owner,
             uncached: RlsPool::new(uncached),
             identity,
             pool_role,
@@ -138,7 +145,7 @@ impl Pools {
         let rows = match workload {
             Workload::Baseline => {
                 let mut tx = self.pool.begin().await.map_err(|x| e(&x))?;
-                let rows = select(&mut tx).await.map_err(|x| e(&x))?;
+                let rows = select_own(&mut tx, self.owner).await.map_err(|x| e(&x))?;
                 tx.commit().await.map_err(|x| e(&x))?;
                 rows
             }
@@ -157,11 +164,12 @@ impl Pools {
                 let mut tx = self.pool.begin().await.map_err(|x| e(&x))?;
                 sqlx::query(SET_CONTEXT)
                     .bind(self.identity.claims_json())
+                    .bind(self.owner.to_string())
                     .bind(&self.pool_role)
                     .execute(&mut *tx)
                     .await
                     .map_err(|x| e(&x))?;
-                let rows = select(&mut tx).await.map_err(|x| e(&x))?;
+                let rows = select_own(&mut tx, self.owner).await.map_err(|x| e(&x))?;
                 tx.commit().await.map_err(|x| e(&x))?;
                 rows
             }
@@ -175,6 +183,10 @@ impl Pools {
 
 async fn select(conn: &mut PgConnection) -> Result<Vec<Note>, sqlx::Error> {
     sqlx::query_as(SELECT).fetch_all(conn).await
+}
+
+async fn select_own(conn: &mut PgConnection, owner: Uuid) -> Result<Vec<Note>, sqlx::Error> {
+    sqlx::query_as(SELECT_OWN).bind(owner).fetch_all(conn).await
 }
 
 /// Transactions completed, the time they took, and the CPU time they cost: this
@@ -498,6 +510,7 @@ impl Setup {
                 database.pool(size, true).await?,
                 database.pool(size, false).await?,
                 identity.clone(),
+                owner,
             )
             .await?;
             check(&pools, owner).await?;
@@ -672,18 +685,15 @@ async fn measure(setup: &Setup, settings: &Settings) -> Result<(), String> {
     }
 }
 
-/// What each workload returns, before anything is measured: the scoped read sees only
-/// the user's rows, the baseline also others'.
+/// What each workload returns, before anything is measured: the same rows, all the
+/// user's.
 async fn check(pools: &Pools, owner: Uuid) -> Result<(), String> {
+    let mut first = None;
     for workload in WORKLOADS {
         let rows = pools.transaction(workload).await?;
         let own = rows.iter().filter(|(_, user, _)| *user == owner).count();
-        let expected = if workload.filtered() {
-            own == rows.len()
-        } else {
-            own < rows.len()
-        };
-        if !expected {
+        let same = first.get_or_insert_with(|| rows.clone()) == &rows;
+        if own != rows.len() || !same {
             return Err(format!(
                 "{}: {own} of {} rows are the user's",
                 workload.name(),
@@ -718,6 +728,7 @@ async fn count_statements(
         connect(true).await.map_err(e)?,
         connect(false).await.map_err(e)?,
         identity.clone(),
+        owner,
     )
     .await?;
     // Warm: statements prepared and types resolved, as in the measured runs.
@@ -843,7 +854,7 @@ fn describe(round_trip: &RoundTrip) -> String {
         let sql = sql.trim();
         if sql.contains("set_config('request.jwt.claims'") {
             "context".to_owned()
-        } else if sql == SELECT {
+        } else if sql == SELECT || sql == SELECT_OWN {
             "select".to_owned()
         } else {
             sql.chars().take(24).collect()

@@ -67,7 +67,8 @@ impl fmt::Display for DbRole {
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbIdentity {
     role: DbRole,
-    has_sub: bool,
+    /// The `sub` claim, `""` when there is none.
+    sub: String,
     claims_json: String,
 }
 
@@ -92,7 +93,7 @@ impl DbIdentity {
             .expect("claims always serialize to JSON (string keys, serde_json values)");
         Ok(Self {
             role,
-            has_sub: claims.sub.is_some(),
+            sub: claims.sub.clone().unwrap_or_default(),
             claims_json,
         })
     }
@@ -102,7 +103,7 @@ impl DbIdentity {
     pub fn anon() -> Self {
         Self {
             role: DbRole::Anon,
-            has_sub: false,
+            sub: String::new(),
             claims_json: ANON_CLAIMS.to_owned(),
         }
     }
@@ -116,13 +117,26 @@ impl DbIdentity {
     pub fn claims_json(&self) -> &str {
         &self.claims_json
     }
+
+    /// The `sub` claim (the user id), `""` for `anon`: what `request.jwt.claim.sub` is
+    /// set to.
+    pub(crate) fn sub(&self) -> &str {
+        &self.sub
+    }
 }
 
 impl fmt::Debug for DbIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DbIdentity")
             .field("role", &self.role)
-            .field("sub", &if self.has_sub { "present" } else { "absent" })
+            .field(
+                "sub",
+                &if self.sub.is_empty() {
+                    "absent"
+                } else {
+                    "present"
+                },
+            )
             .finish_non_exhaustive()
     }
 }

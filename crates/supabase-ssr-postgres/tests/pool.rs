@@ -24,18 +24,31 @@ async fn one_connection(test_db: &TestDb) -> RlsPool {
 /// role, no claims, no `set role`, and `auth.uid()` null (not an error). Returns the
 /// connection's backend pid.
 async fn assert_clean(db: &RlsPool, test_db: &TestDb, after: &str) -> i32 {
-    let (pid, user, claims, role, uid): (i32, String, String, String, Option<uuid::Uuid>) =
-        sqlx::query_as(
-            "select pg_backend_pid(), current_user::text, \
+    let (pid, user, claims, sub, role, uid): (
+        i32,
+        String,
+        String,
+        String,
+        String,
+        Option<uuid::Uuid>,
+    ) = sqlx::query_as(
+        "select pg_backend_pid(), current_user::text, \
              coalesce(current_setting('request.jwt.claims', true), ''), \
+             coalesce(current_setting('request.jwt.claim.sub', true), ''), \
              current_setting('role'), auth.uid()",
-        )
-        .fetch_one(db.bypass_rls_pool())
-        .await
-        .unwrap();
+    )
+    .fetch_one(db.bypass_rls_pool())
+    .await
+    .unwrap();
     assert_eq!(
-        (user.as_str(), claims.as_str(), role.as_str(), uid),
-        (test_db.pool_role.as_str(), "", "none", None),
+        (
+            user.as_str(),
+            claims.as_str(),
+            sub.as_str(),
+            role.as_str(),
+            uid
+        ),
+        (test_db.pool_role.as_str(), "", "", "none", None),
         "after {after} (backend {pid})"
     );
     pid

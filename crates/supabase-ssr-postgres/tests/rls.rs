@@ -187,6 +187,12 @@ async fn auth_functions_return_the_users_claims() {
     assert_eq!(jwt, serde_json::to_value(&alice).unwrap());
     assert_eq!(user, "authenticated");
     assert_eq!(pg_role, "authenticated");
+    // What `auth.uid()` reads first, so it need not parse the claims.
+    let sub: String = sqlx::query_scalar("select current_setting('request.jwt.claim.sub')")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(Some(sub.as_str()), alice.sub.as_deref());
     tx.commit().await.unwrap();
 }
 
@@ -205,6 +211,11 @@ async fn signed_out_requests_run_as_anon_with_no_user() {
                 .unwrap();
         assert_eq!(uid_, None);
         assert_eq!(role, "anon");
+        let sub: String = sqlx::query_scalar("select current_setting('request.jwt.claim.sub')")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(sub, "");
         assert_eq!(jwt, json!({ "role": "anon" }));
         assert_eq!(user, "anon");
         tx.commit().await.unwrap();

@@ -136,7 +136,9 @@ fn read_authorization(headers: &HeaderMap) -> Authorization<'_> {
     let token = text[6..].trim_matches([' ', '\t']);
     if token.is_empty() {
         Authorization::Absent
-    } else if token.contains([' ', '\t']) {
+    // A byte search: `str::contains` with a char pattern decodes the token one
+    // character at a time (8,500 instructions for a typical token, `bench instr api`).
+    } else if memchr::memchr2(b' ', b'\t', token.as_bytes()).is_some() {
         Authorization::Unreadable("the bearer token contains spaces")
     } else if token.starts_with("sb_") {
         Authorization::ApiKey
