@@ -58,7 +58,7 @@ fn identity(parts: &Parts) -> Result<DbIdentity, ApiError> {
 /// Rejects with `403 unsupported_role` for a token whose role is neither
 /// `authenticated` nor `anon` (never downgraded), `503 database_unavailable` when no
 /// connection frees up within the pool's acquire timeout, and `500` when the route lacks
-/// [`RlsLayer`] or an auth layer.
+/// [`RlsLayer`](super::RlsLayer) or an auth layer.
 pub struct Db {
     tx: Option<ScopedTransaction>,
     request: RequestDb,

@@ -16,8 +16,9 @@ use tower_service::Service;
 
 use crate::{RlsError, RlsPool, ScopedTransaction};
 
-/// Gives every request the pool that [`Db`] and [`AdminDb`] open transactions on, and
-/// commits or rolls back what they leave open when the handler returns.
+/// Gives every request the pool that [`Db`](super::Db) and [`AdminDb`](super::AdminDb)
+/// open transactions on, and commits or rolls back what they leave open when the handler
+/// returns.
 ///
 /// Put it outside (after, in `.layer` order) the auth layers, or anywhere on the
 /// router: it only needs to see the response.

@@ -12,10 +12,11 @@ use super::Claims;
 /// project's JWKS (or the token accepted by the Auth server), its `exp`, `iss` and `aud`
 /// checked.
 ///
-/// Only [`ServerClient::get_claims`](crate::ServerClient::get_claims) and
-/// [`ServerClient::verify_token`](crate::ServerClient::verify_token) make one, so a
-/// function that takes a `VerifiedClaims` cannot be handed claims someone merely
-/// decoded. It dereferences to [`Claims`]; cloning it is a reference-count increment,
+/// Only verification makes one ([`ServerClient::get_claims`](crate::ServerClient::get_claims),
+/// [`ServerClient::verify_token`](crate::ServerClient::verify_token),
+/// [`SupabaseAuth::verify_access_token`](crate::SupabaseAuth::verify_access_token) and the
+/// API auth modes built on them), so a function that takes a `VerifiedClaims` cannot be
+/// handed claims someone merely decoded. It dereferences to [`Claims`]; cloning it is a reference-count increment,
 /// because the claims are shared with the verified-token cache instead of copied on
 /// every request.
 ///
