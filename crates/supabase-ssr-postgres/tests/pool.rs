@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgPoolOptions;
 use supabase_ssr::VerifiedClaims;
 use supabase_ssr_postgres::{DbIdentity, RlsErrorKind, RlsPool, ScopedTransaction};
-use support::{ALICE, BOB, TestDb, Users, sqlstate};
+use support::{ALICE, BOB, TestDb, Users, insert, sqlstate};
 
 /// A pool of exactly one connection, so every user gets the previous user's connection.
 async fn one_connection(test_db: &TestDb) -> RlsPool {
@@ -213,13 +213,7 @@ async fn works_with_the_statement_cache_off_as_behind_a_transaction_pooler() {
     );
     let (alice, bob) = (users.sign_in(ALICE).await, users.sign_in(BOB).await);
     for (claims, body) in [(&alice, "alice"), (&bob, "bob")] {
-        let mut tx = db.begin_for(Some(claims)).await.unwrap();
-        sqlx::query("insert into public.notes (body) values ($1)")
-            .bind(body)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        insert(&db, claims, body).await;
     }
     for (claims, body) in [(&alice, "alice"), (&bob, "bob")] {
         let mut tx = db.begin_for(Some(claims)).await.unwrap();

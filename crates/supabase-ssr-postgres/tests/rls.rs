@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use supabase_ssr::VerifiedClaims;
 use supabase_ssr_postgres::{DbIdentity, DbRole, RlsPool};
-use support::{ALICE, BOB, TestDb, Users, sqlstate};
+use support::{ALICE, BOB, TestDb, Users, insert, sqlstate};
 use uuid::Uuid;
 
 fn uid(claims: &VerifiedClaims) -> Uuid {
@@ -20,17 +20,6 @@ async fn bodies(conn: &mut PgConnection) -> Vec<String> {
         .fetch_all(conn)
         .await
         .unwrap()
-}
-
-/// Inserts `body` as the owner of `claims`, committed.
-async fn insert(db: &RlsPool, claims: &VerifiedClaims, body: &str) {
-    let mut tx = db.begin_for(Some(claims)).await.unwrap();
-    sqlx::query("insert into public.notes (body) values ($1)")
-        .bind(body)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

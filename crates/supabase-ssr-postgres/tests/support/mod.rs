@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
 use supabase_ssr::cookies::CookieJar;
 use supabase_ssr::{SupabaseAuth, VerifiedClaims};
-use supabase_ssr_postgres::SUPABASE_BOOTSTRAP_SQL;
+use supabase_ssr_postgres::{RlsPool, SUPABASE_BOOTSTRAP_SQL};
 use throwaway_postgres::ThrowawayPostgres;
 
 pub(crate) const NOTES_SQL: &str = include_str!("../../sql/notes_example.sql");
@@ -194,4 +194,15 @@ pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
         .as_database_error()
         .and_then(|e| e.code())
         .map(|c| c.into_owned())
+}
+
+/// Inserts `body` as the owner of `claims`, committed.
+pub(crate) async fn insert(db: &RlsPool, claims: &VerifiedClaims, body: &str) {
+    let mut tx = db.begin_for(Some(claims)).await.unwrap();
+    sqlx::query("insert into public.notes (body) values ($1)")
+        .bind(body)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 }
