@@ -140,19 +140,26 @@ async fn all_bodies(pool: &PgPool) -> Vec<String> {
         .unwrap()
 }
 
-/// What the next user of a one-connection pool sees.
-async fn next_user_sees(pool: &PgPool) -> (String, String, String) {
+/// What the next user of a one-connection pool sees: its role, `set role`, the claims
+/// and the user id settings.
+async fn next_user_sees(pool: &PgPool) -> (String, String, String, String) {
     sqlx::query_as(
         "select current_user::text, current_setting('role'), \
-         coalesce(current_setting('request.jwt.claims', true), '')",
+         coalesce(current_setting('request.jwt.claims', true), ''), \
+         coalesce(current_setting('request.jwt.claim.sub', true), '')",
     )
     .fetch_one(pool)
     .await
     .unwrap()
 }
 
-fn clean(role: &str) -> (String, String, String) {
-    (role.to_owned(), "none".to_owned(), String::new())
+fn clean(role: &str) -> (String, String, String, String) {
+    (
+        role.to_owned(),
+        "none".to_owned(),
+        String::new(),
+        String::new(),
+    )
 }
 
 #[tokio::test]
