@@ -434,3 +434,90 @@ async fn without_postgresql_it_exits_saying_how_to_get_one() {
 fn throwaway_postgres_bindir() -> &'static str {
     "THROWAWAY_POSTGRES_BINDIR"
 }
+
+/// `node` with the flag supabase-js needs on Node 20 (no global WebSocket before 22).
+fn node() -> std::process::Command {
+    let version = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .expect("the interop test needs Node.js >= 20 on PATH");
+    let version = String::from_utf8_lossy(&version.stdout);
+    let major: u32 = version
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut node = std::process::Command::new("node");
+    if major < 22 {
+        node.arg("--experimental-websocket");
+    }
+    node
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_supabase_js_calls_the_api_as_its_user() {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/js");
+    assert!(
+        js.join("node_modules/@supabase/supabase-js").is_dir(),
+        "interop/js/node_modules is missing: run `npm ci` in interop/js (the test command does)"
+    );
+    let api = Api::start().await;
+    let email = "js@example.com";
+    let (id, _) = api.sign_up(email).await;
+    let output = node()
+        .current_dir(&js)
+        .arg("api/supabase-js-calls.mjs")
+        .args([
+            api.auth(),
+            api.line("Publishable key"),
+            api.app(),
+            email,
+            PASSWORD,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let token = out["token"].as_str().unwrap();
+    assert_eq!(out["userId"], json!(id));
+
+    assert_eq!(
+        out["signedOutOptional"],
+        json!({ "status": 200, "body": { "userClaims": null } })
+    );
+    assert_eq!(
+        out["signedOutMe"],
+        json!({ "status": 401, "body": missing() })
+    );
+    assert_eq!(
+        out["me"],
+        json!({ "status": 200, "body": { "userClaims": { "id": id, "email": email, "role": "authenticated" } } })
+    );
+    let note =
+        json!({ "id": out["created"]["body"]["id"], "user_id": id, "body": "from supabase-js ✓" });
+    assert_eq!(out["created"], json!({ "status": 201, "body": note }));
+    assert_eq!(out["notes"], json!({ "status": 200, "body": [note] }));
+    // What supabase-js sent: its key in `apikey` always, the user's token once signed in,
+    // and no key in the bearer slot for an `sb_publishable_` key.
+    let key = api.line("Publishable key");
+    let seen = |path: &str, authorization: Value| json!({ "path": path, "apikey": key, "authorization": authorization });
+    let bearer = json!(format!("Bearer {token}"));
+    assert_eq!(
+        out["seen"],
+        json!([
+            seen("/me-optional", Value::Null),
+            seen("/me", Value::Null),
+            seen("/me", bearer.clone()),
+            seen("/notes", bearer.clone()),
+            seen("/notes", bearer),
+        ])
+    );
+    assert!(api.terminate().await.success());
+}
