@@ -141,6 +141,16 @@ async fn run(settings: Settings) -> Result<(), String> {
     let pool = PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx sends no cancel request for a query whose request went away: the
+        // connection stays busy until the server is done, so bound how long that is.
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql("set statement_timeout = '5s'")
+                    .execute(conn)
+                    .await
+                    .map(drop)
+            })
+        })
         .connect(database.url())
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
