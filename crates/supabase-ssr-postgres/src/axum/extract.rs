@@ -6,13 +6,13 @@ use std::ops::{Deref, DerefMut};
 use axum_core::extract::FromRequestParts;
 use http::StatusCode;
 use http::request::Parts;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use supabase_ssr::api_auth::Caller;
 use supabase_ssr_axum::{ApiCaller, ApiError, AuthOutcome};
 
 use super::layer::{Open, RequestDb};
 use super::rls_error;
-use crate::{DbIdentity, RlsError, ScopedTransaction};
+use crate::{DbIdentity, RlsError};
 
 fn request_db(parts: &Parts, extractor: &str) -> Result<RequestDb, ApiError> {
     parts.extensions.get::<RequestDb>().cloned().ok_or_else(|| {
@@ -51,6 +51,56 @@ fn identity(parts: &Parts) -> Result<DbIdentity, ApiError> {
     }
 }
 
+/// A transaction lent to a handler: given back to the layer when dropped, so the layer
+/// commits or rolls it back once the response is known. When the request itself is being
+/// dropped (panic, client gone), so is the layer's list, and sqlx rolls it back.
+struct Lease {
+    // `Some` from extraction until `commit`, `rollback` or drop, which all consume the
+    // lease: no borrow can see it `None`.
+    open: Option<Open>,
+    request: RequestDb,
+}
+
+const CONSUMED: &str = "the transaction is present until it is committed or dropped";
+
+impl Lease {
+    fn conn(&self) -> &PgConnection {
+        self.open
+            .as_ref()
+            .map(Open::conn)
+            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
+    }
+
+    fn conn_mut(&mut self) -> &mut PgConnection {
+        self.open
+            .as_mut()
+            .map(Open::conn_mut)
+            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
+    }
+
+    async fn commit(mut self) -> Result<(), RlsError> {
+        match self.open.take() {
+            Some(open) => open.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    async fn rollback(mut self) -> Result<(), RlsError> {
+        match self.open.take() {
+            Some(open) => open.rollback().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(open) = self.open.take() {
+            self.request.put_back(open);
+        }
+    }
+}
+
 /// The request's transaction as its verified user, or as `anon` when nobody is signed in
 /// (or an API key called). Dereferences to [`sqlx::PgConnection`]:
 /// `query.fetch_all(&mut *db)`.
@@ -59,65 +109,41 @@ fn identity(parts: &Parts) -> Result<DbIdentity, ApiError> {
 /// `authenticated` nor `anon` (never downgraded), `503 database_unavailable` when no
 /// connection frees up within the pool's acquire timeout, and `500` when the route lacks
 /// [`RlsLayer`](super::RlsLayer) or an auth layer.
-pub struct Db {
-    tx: Option<ScopedTransaction>,
-    request: RequestDb,
-}
+pub struct Db(Lease);
 
 impl Db {
     /// Commits now, and reports the outcome (instead of leaving it to the layer).
-    pub async fn commit(mut self) -> Result<(), RlsError> {
-        match self.tx.take() {
-            Some(tx) => tx.commit().await,
-            None => Ok(()),
-        }
+    pub async fn commit(self) -> Result<(), RlsError> {
+        self.0.commit().await
     }
 
     /// Rolls back now.
-    pub async fn rollback(mut self) -> Result<(), RlsError> {
-        match self.tx.take() {
-            Some(tx) => tx.rollback().await,
-            None => Ok(()),
-        }
+    pub async fn rollback(self) -> Result<(), RlsError> {
+        self.0.rollback().await
     }
 }
-
-// `tx` is `Some` from extraction until `commit`, `rollback` or drop, which all consume
-// the `Db`: no borrow can see it `None`.
-const CONSUMED: &str = "the transaction is present until the Db is consumed";
 
 impl Deref for Db {
     type Target = PgConnection;
 
     fn deref(&self) -> &PgConnection {
-        self.tx
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
+        self.0.conn()
     }
 }
 
 impl DerefMut for Db {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        self.tx
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        // Left open: the layer commits or rolls back once the response is known. When
-        // the request itself is being dropped (panic, client gone), so is the layer's
-        // list, and sqlx rolls the transaction back.
-        if let Some(tx) = self.tx.take() {
-            self.request.put_back(Open::Scoped(tx));
-        }
+        self.0.conn_mut()
     }
 }
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db").field("tx", &self.tx).finish()
+        let mut debug = f.debug_struct("Db");
+        if let Some(Open::Scoped(tx)) = &self.0.open {
+            debug.field("role", &tx.role());
+        }
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -128,10 +154,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Db {
         let request = request_db(parts, "Db")?;
         let identity = identity(parts)?;
         let tx = request.pool.begin(&identity).await.map_err(rls_error)?;
-        Ok(Self {
-            tx: Some(tx),
+        Ok(Self(Lease {
+            open: Some(Open::Scoped(tx)),
             request,
-        })
+        }))
     }
 }
 
@@ -140,18 +166,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Db {
 /// authority, such as an admin listing; the route's auth layer still decides who may
 /// call it. Committed or rolled back like [`Db`]; dereferences to
 /// [`sqlx::PgConnection`].
-pub struct AdminDb {
-    tx: Option<Transaction<'static, Postgres>>,
-    request: RequestDb,
-}
+pub struct AdminDb(Lease);
 
 impl AdminDb {
     /// Commits now, and reports the outcome.
-    pub async fn commit(mut self) -> Result<(), RlsError> {
-        match self.tx.take() {
-            Some(tx) => tx.commit().await.map_err(RlsError::from),
-            None => Ok(()),
-        }
+    pub async fn commit(self) -> Result<(), RlsError> {
+        self.0.commit().await
     }
 }
 
@@ -159,25 +179,13 @@ impl Deref for AdminDb {
     type Target = PgConnection;
 
     fn deref(&self) -> &PgConnection {
-        self.tx
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
+        self.0.conn()
     }
 }
 
 impl DerefMut for AdminDb {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        self.tx
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("{CONSUMED}"))
-    }
-}
-
-impl Drop for AdminDb {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            self.request.put_back(Open::Admin(tx));
-        }
+        self.0.conn_mut()
     }
 }
 
@@ -197,9 +205,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminDb {
             .begin_bypassing_rls()
             .await
             .map_err(rls_error)?;
-        Ok(Self {
-            tx: Some(tx),
+        Ok(Self(Lease {
+            open: Some(Open::Admin(tx)),
             request,
-        })
+        }))
     }
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use axum_core::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use supabase_ssr_axum::ApiError;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -76,14 +76,28 @@ pub(super) enum Open {
 }
 
 impl Open {
-    async fn commit(self) -> Result<(), RlsError> {
+    pub(super) fn conn(&self) -> &PgConnection {
+        match self {
+            Self::Scoped(tx) => tx,
+            Self::Admin(tx) => tx,
+        }
+    }
+
+    pub(super) fn conn_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Self::Scoped(tx) => tx,
+            Self::Admin(tx) => tx,
+        }
+    }
+
+    pub(super) async fn commit(self) -> Result<(), RlsError> {
         match self {
             Self::Scoped(tx) => tx.commit().await,
             Self::Admin(tx) => tx.commit().await.map_err(RlsError::from),
         }
     }
 
-    async fn rollback(self) -> Result<(), RlsError> {
+    pub(super) async fn rollback(self) -> Result<(), RlsError> {
         match self {
             Self::Scoped(tx) => tx.rollback().await,
             Self::Admin(tx) => tx.rollback().await.map_err(RlsError::from),
