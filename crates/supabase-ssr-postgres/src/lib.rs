@@ -21,3 +21,17 @@ pub use pool::{RlsPool, ScopedTransaction};
 /// [`sqlx::raw_sql`]. It grants nothing on tables: give each table explicit grants and
 /// policies, as newer Supabase projects require. Supabase itself already has all of it.
 pub const SUPABASE_BOOTSTRAP_SQL: &str = include_str!("../sql/supabase_bootstrap.sql");
+
+/// Runs [`SUPABASE_BOOTSTRAP_SQL`] on `conn` unless its database already has `auth.uid()`
+/// (a Supabase database, or one bootstrapped before), for apps that start on a local
+/// PostgreSQL as well as on Supabase. Returns whether it ran. Needs a superuser the first
+/// time.
+pub async fn bootstrap_if_missing(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    let missing: bool = sqlx::query_scalar("select to_regprocedure('auth.uid()') is null")
+        .fetch_one(&mut *conn)
+        .await?;
+    if missing {
+        sqlx::raw_sql(SUPABASE_BOOTSTRAP_SQL).execute(conn).await?;
+    }
+    Ok(missing)
+}

@@ -4,7 +4,8 @@
 mod support;
 
 use sqlx::PgPool;
-use supabase_ssr_postgres::{DbIdentity, RlsPool, SUPABASE_BOOTSTRAP_SQL};
+use sqlx::{AssertSqlSafe, Connection as _};
+use supabase_ssr_postgres::{DbIdentity, RlsPool, SUPABASE_BOOTSTRAP_SQL, bootstrap_if_missing};
 use support::TestDb;
 
 /// The API roles' attributes and the pool role's membership in each.
@@ -101,4 +102,40 @@ async fn auth_functions_are_null_outside_a_scoped_transaction() {
         .await
         .unwrap();
     assert_eq!(reused, (None, None, None));
+}
+
+#[tokio::test]
+async fn bootstrap_if_missing_runs_once_per_database() {
+    let test_db = TestDb::new().await;
+    // A database the bootstrap has not run on, beside the test's.
+    let mut admin = sqlx::PgConnection::connect_with(&test_db.connect_options())
+        .await
+        .unwrap();
+    // Named uniquely: with DATABASE_URL, other tests share the server.
+    let name = format!("bare_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut bare = sqlx::PgConnection::connect_with(&test_db.connect_options().database(&name))
+        .await
+        .unwrap();
+    let has_uid = "select to_regprocedure('auth.uid()') is not null";
+    let before: bool = sqlx::query_scalar(has_uid)
+        .fetch_one(&mut bare)
+        .await
+        .unwrap();
+    assert!(!before);
+    assert!(bootstrap_if_missing(&mut bare).await.unwrap());
+    let after: bool = sqlx::query_scalar(has_uid)
+        .fetch_one(&mut bare)
+        .await
+        .unwrap();
+    assert!(after);
+    assert!(!bootstrap_if_missing(&mut bare).await.unwrap());
+    bare.close().await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!("drop database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use supabase_ssr_postgres::SUPABASE_BOOTSTRAP_SQL;
+use supabase_ssr_postgres::bootstrap_if_missing;
 use throwaway_postgres::ThrowawayPostgres;
 
 use crate::{Database, DemoError};
@@ -137,15 +137,9 @@ async fn connect(url: &str) -> Result<PgPool, DemoError> {
         })?
         .map_err(fail("connecting"))?;
     // Supabase's database has both already; a plain PostgreSQL gets them once.
-    if missing("select to_regprocedure('auth.uid()') is null", &mut conn)
+    bootstrap_if_missing(&mut conn)
         .await
-        .map_err(fail("looking for auth.uid()"))?
-    {
-        sqlx::raw_sql(SUPABASE_BOOTSTRAP_SQL)
-            .execute(&mut conn)
-            .await
-            .map_err(fail("creating the Supabase roles and auth functions"))?;
-    }
+        .map_err(fail("creating the Supabase roles and auth functions"))?;
     if missing("select to_regclass('public.notes') is null", &mut conn)
         .await
         .map_err(fail("looking for public.notes"))?

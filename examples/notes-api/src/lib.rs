@@ -25,19 +25,13 @@ const NOTES_SQL: &str = include_str!("../../../crates/supabase-ssr-postgres/sql/
 /// they are missing (a local PostgreSQL; a Supabase database has them), then the
 /// `notes` table when it is missing.
 pub async fn prepare_database(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let has_auth: bool = sqlx::query_scalar("select to_regprocedure('auth.uid()') is not null")
-        .fetch_one(pool)
-        .await?;
-    if !has_auth {
-        sqlx::raw_sql(supabase_ssr_postgres::SUPABASE_BOOTSTRAP_SQL)
-            .execute(pool)
-            .await?;
-    }
+    let mut conn = pool.acquire().await?;
+    supabase_ssr_postgres::bootstrap_if_missing(&mut conn).await?;
     let has_notes: bool = sqlx::query_scalar("select to_regclass('public.notes') is not null")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     if !has_notes {
-        sqlx::raw_sql(NOTES_SQL).execute(pool).await?;
+        sqlx::raw_sql(NOTES_SQL).execute(&mut *conn).await?;
     }
     Ok(())
 }

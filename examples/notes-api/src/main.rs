@@ -5,7 +5,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr as _;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
 use supabase_ssr::SupabaseAuth;
 use throwaway_postgres::ThrowawayPostgres;
@@ -71,20 +73,18 @@ impl Database {
             Self::Throwaway(server) => {
                 format!("{} (throwaway PostgreSQL, removed on exit)", server.url())
             }
-            Self::External(url) => format!("DATABASE_URL ({})", without_password(url)),
+            // Where it is, read by sqlx: never the password, wherever the URL holds it.
+            Self::External(url) => match PgConnectOptions::from_str(url) {
+                Ok(options) => format!(
+                    "DATABASE_URL ({}@{}:{}/{})",
+                    options.get_username(),
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                ),
+                Err(_) => "DATABASE_URL (unreadable)".to_owned(),
+            },
         }
-    }
-}
-
-/// `postgres://user:secret@host/db` without the secret.
-fn without_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user_info = &url[scheme + 3..at];
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
     }
 }
 
