@@ -131,14 +131,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let cookie_client = Supabase::from_extensions(req.extensions())
-                .map(|supabase| supabase.client().clone());
+            // The proxy's client, borrowed from the request like its headers.
+            let cookie_client = Supabase::from_extensions(req.extensions()).map(Supabase::client);
             let accepted = layer
                 .auth
                 .authenticate(
                     &Credentials::from_headers(req.headers()),
                     &layer.modes,
-                    cookie_client.as_ref(),
+                    cookie_client,
                 )
                 .await;
             match accepted {
