@@ -13,7 +13,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, StatusCode, Uri};
-use supabase_ssr::cookies::encode_uri_component;
+use supabase_ssr::adapter::login_location;
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
 use crate::outcome::AuthOutcome;
@@ -211,16 +211,7 @@ pub(crate) struct LoginRedirect {
 impl LoginRedirect {
     fn location(&self) -> String {
         let original = self.original.path_and_query().map_or("/", |pq| pq.as_str());
-        let separator = if self.login_path.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{separator}next={}",
-            self.login_path,
-            encode_uri_component(original)
-        )
+        login_location(&self.login_path, original)
     }
 }
 

@@ -4,11 +4,9 @@
 
 mod api;
 mod extract;
-mod headers;
 mod layer;
 mod matcher;
 mod outcome;
-mod request_cookies;
 mod service;
 
 pub use api::{ApiAuthLayer, ApiAuthService, ApiCaller, ApiError, ApiUser};

@@ -3,18 +3,15 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use supabase_ssr::AuthError;
+use supabase_ssr::adapter::ProxyRequest;
 use tower_service::Service;
 
 use crate::extract::{LayerOutput, LoginRedirect, Supabase};
-use crate::headers::{rewrite_request_cookies, write_response_headers};
 use crate::layer::SupabaseLayer;
 use crate::outcome::AuthOutcome;
-use crate::request_cookies::RequestCookies;
 
 /// The service [`SupabaseLayer`] wraps around an inner service.
 ///
@@ -73,54 +70,24 @@ where
         let (auth, login_path) = (self.layer.auth.clone(), self.layer.login_path.clone());
 
         Box::pin(async move {
-            let cookies = Arc::new(RequestCookies::new(req.headers()));
-            let client = auth.server_client_shared(cookies.clone());
-
-            let result = client.get_claims().await;
-            if let Err(error) = &result {
-                log_failure(error);
-            }
-
-            {
-                let writes = cookies.writes();
-                if !writes.is_empty() {
-                    rewrite_request_cookies(req.headers_mut(), writes.iter());
-                }
-            }
+            let proxy = ProxyRequest::from_headers(&auth, req.headers());
+            let result = proxy.check_session().await;
+            proxy.rewrite_request_headers(req.headers_mut());
             let login = login_path.map(|login_path| LoginRedirect {
                 login_path,
                 original: req.uri().clone(),
             });
             req.extensions_mut().insert(LayerOutput {
                 outcome: AuthOutcome::from_result(result),
-                client: Supabase::new(client),
+                client: Supabase::new(proxy.client().clone()),
                 login,
             });
 
             let mut res = inner.call(req).await?;
             // Handlers write through the same client, so this also carries their sign-ins
             // and sign-outs, whatever the response is.
-            write_response_headers(&cookies.writes(), res.headers_mut());
+            proxy.write_response_headers(res.headers_mut());
             Ok(res)
         })
-    }
-}
-
-/// Logs a failed session check. `AuthError` never holds a token, a password or a URL
-/// query, so it can be logged whole.
-fn log_failure(error: &AuthError) {
-    if error.is_transient() {
-        tracing::warn!(
-            %error,
-            transient = true,
-            "supabase-ssr-axum: the session could not be checked (Auth unavailable); \
-             the request goes on signed out and the cookies are kept"
-        );
-    } else {
-        tracing::warn!(
-            %error,
-            transient = false,
-            "supabase-ssr-axum: the session was rejected; the request goes on signed out"
-        );
     }
 }

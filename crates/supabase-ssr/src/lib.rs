@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod api_auth;
 pub mod clock;
 pub mod cookies;
