@@ -7,7 +7,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
-use supabase_ssr::api_auth::{ApiAuthError, ApiAuthErrorKind};
+use supabase_ssr::api_auth::{ApiAuthError, www_authenticate};
 
 /// An API error answer: a status and the JSON body `{"code": ..., "message": ...}`,
 /// the shape `@supabase/server` answers with (its codes are upper case; ours are the
@@ -109,12 +109,7 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.code == ApiAuthErrorKind::InvalidToken.code() {
-                r#"Bearer error="invalid_token""#
-            } else {
-                "Bearer"
-            };
+        if let Some(challenge) = www_authenticate(self.status.as_u16(), &self.code) {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));

@@ -54,9 +54,22 @@ impl<'a> Credentials<'a> {
     /// `apikey`: the value as sent; absent when missing, empty, not visible ASCII, or
     /// sent more than once.
     pub fn from_headers(headers: &'a HeaderMap) -> Self {
+        Self::from_values(
+            headers.get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()),
+            headers.get_all("apikey").iter().map(|v| v.as_bytes()),
+        )
+    }
+
+    /// Reads the values of the two headers, in order, as [`Self::from_headers`] does:
+    /// for adapters whose header types are not `http` 1's (see
+    /// [`adapter`](crate::adapter)).
+    pub fn from_values(
+        authorization: impl IntoIterator<Item = &'a [u8]>,
+        apikey: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Self {
         Self {
-            authorization: read_authorization(headers),
-            apikey: read_single(headers, "apikey").filter(|v| !v.is_empty()),
+            authorization: read_authorization(authorization),
+            apikey: read_single(apikey).filter(|v| !v.is_empty()),
         }
     }
 
@@ -98,24 +111,32 @@ impl fmt::Debug for Credentials<'_> {
     }
 }
 
-/// The one value of `name` as visible ASCII, trimmed; `None` when absent, sent twice
-/// or not readable.
-fn read_single<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
+/// The header value as text when it is visible ASCII, spaces and tabs (what the `http`
+/// crate's `to_str` accepts).
+fn visible_ascii(bytes: &[u8]) -> Option<&str> {
+    let visible = bytes
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    visible.then(|| std::str::from_utf8(bytes).ok()).flatten()
+}
+
+/// The one value as visible ASCII, trimmed; `None` when absent, sent twice or not
+/// readable.
+fn read_single<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Option<&'a str> {
+    let mut values = values.into_iter();
     let value = values.next()?;
     if values.next().is_some() {
         return None;
     }
-    value.to_str().ok().map(str::trim)
+    visible_ascii(value).map(str::trim)
 }
 
-fn read_authorization(headers: &HeaderMap) -> Authorization<'_> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(first) = values.next() else {
+fn read_authorization<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Authorization<'a> {
+    let mut values = values.into_iter();
+    let Some(bytes) = values.next() else {
         return Authorization::Absent;
     };
     let several = values.next().is_some();
-    let bytes = first.as_bytes();
     let is_bearer = bytes.len() >= 6
         && bytes[..6].eq_ignore_ascii_case(b"bearer")
         && bytes.get(6).is_none_or(|b| *b == b' ' || *b == b'\t');
@@ -129,7 +150,7 @@ fn read_authorization(headers: &HeaderMap) -> Authorization<'_> {
     if several {
         return Authorization::Unreadable("more than one Authorization header");
     }
-    let Ok(text) = first.to_str() else {
+    let Some(text) = visible_ascii(bytes) else {
         return Authorization::Unreadable("the bearer token is not visible ASCII");
     };
     // `to_str` accepts visible ASCII, space and tab.

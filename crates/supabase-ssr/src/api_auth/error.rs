@@ -50,6 +50,27 @@ impl ApiAuthErrorKind {
     }
 }
 
+/// The `WWW-Authenticate` challenge of an API error answer with this status and code, as
+/// RFC 6750 asks: `Bearer error="invalid_token"` for a rejected token, `Bearer` for any
+/// other `401`, none otherwise. Adapters put it on their JSON error answers.
+///
+/// ```
+/// use supabase_ssr::api_auth::www_authenticate;
+///
+/// assert_eq!(www_authenticate(401, "invalid_token"), Some(r#"Bearer error="invalid_token""#));
+/// assert_eq!(www_authenticate(401, "missing_credentials"), Some("Bearer"));
+/// assert_eq!(www_authenticate(503, "auth_unavailable"), None);
+/// ```
+pub fn www_authenticate(status: u16, code: &str) -> Option<&'static str> {
+    match status {
+        401 if code == ApiAuthErrorKind::InvalidToken.code() => {
+            Some(r#"Bearer error="invalid_token""#)
+        }
+        401 => Some("Bearer"),
+        _ => None,
+    }
+}
+
 /// Why a request was refused by its endpoint's auth modes.
 ///
 /// Answer it as `status()` with the JSON body `{"code": ..., "message": ...}` (its

@@ -1,0 +1,241 @@
+//! [`SupabaseMiddleware`]: the proxy as actix-web middleware.
+
+use std::fmt;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::InternalError;
+use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
+use actix_web::{Error, HttpMessage};
+use supabase_ssr::SupabaseAuth;
+use supabase_ssr::adapter::{CookieHeaderEdit, ProxyRequest, is_static_path};
+
+use crate::extract::{LayerOutput, LoginRedirect, Supabase};
+use crate::outcome::AuthOutcome;
+
+type SkipFn = dyn Fn(&ServiceRequest) -> bool + Send + Sync;
+
+/// The proxy as actix-web middleware: on every request it does not skip, it refreshes
+/// and verifies the Supabase session in the cookies, hands the result to handlers, and
+/// writes the changed cookies to the response, whatever the handler returned.
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer, web};
+/// use supabase_ssr_actix::{SupabaseMiddleware, Verified};
+///
+/// async fn dashboard(Verified(claims): Verified) -> String {
+///     format!("hello {}", claims.email.as_deref().unwrap_or_default())
+/// }
+///
+/// # async fn run(auth: supabase_ssr::SupabaseAuth) -> std::io::Result<()> {
+/// HttpServer::new(move || {
+///     App::new()
+///         .route("/dashboard", web::get().to(dashboard))
+///         .wrap(SupabaseMiddleware::new(auth.clone()).login_path("/sign-in"))
+/// })
+/// .bind(("127.0.0.1", 3000))?
+/// .run()
+/// .await
+/// # }
+/// ```
+///
+/// Cloning is cheap. See the [crate documentation](crate) for what happens on a request.
+#[derive(Clone)]
+pub struct SupabaseMiddleware {
+    auth: SupabaseAuth,
+    skip: Arc<SkipFn>,
+    login_path: Option<Arc<str>>,
+}
+
+impl SupabaseMiddleware {
+    /// Middleware over the process-wide [`SupabaseAuth`], skipping static files with
+    /// [`is_static_asset`] and answering [`Verified`](crate::Verified) rejections with
+    /// `401 Unauthorized`.
+    pub fn new(auth: SupabaseAuth) -> Self {
+        Self {
+            auth,
+            skip: Arc::new(is_static_asset),
+            login_path: None,
+        }
+    }
+
+    /// Replaces the default matcher: requests for which `skip` returns `true` pass
+    /// through untouched, with no client, no extensions and no cookies written.
+    /// Combine with [`is_static_asset`] to extend the default instead.
+    pub fn skip_if<F>(mut self, skip: F) -> Self
+    where
+        F: Fn(&ServiceRequest) -> bool + Send + Sync + 'static,
+    {
+        self.skip = Arc::new(skip);
+        self
+    }
+
+    /// Makes [`Verified`](crate::Verified) answer a signed-out request with
+    /// `303 See Other` to `path`, plus `next=<the original path and query,
+    /// URI-encoded>` (`/sign-in?next=%2Fdashboard%3Fa%3D1`), instead of `401`.
+    ///
+    /// `next` comes from the browser: check that it is a local path before redirecting
+    /// to it after sign-in.
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = Some(Arc::from(path.into()));
+        self
+    }
+
+    /// The [`SupabaseAuth`] the middleware uses.
+    pub fn auth(&self) -> &SupabaseAuth {
+        &self.auth
+    }
+}
+
+impl fmt::Debug for SupabaseMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupabaseMiddleware")
+            .field("auth", &self.auth)
+            .field("login_path", &self.login_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default matcher of [`SupabaseMiddleware`]: `true` for requests that are static
+/// files and so skip the session work. This is
+/// [`supabase_ssr::adapter::is_static_path`] on the request's path (`/static/`,
+/// `/_static/`, `/assets/`, `/favicon.ico`, and image, style, script, source map and
+/// font extensions in any case), the rule every adapter shares. Extend it rather than
+/// replace it:
+///
+/// ```
+/// use supabase_ssr_actix::{SupabaseMiddleware, is_static_asset};
+/// # fn middleware(auth: supabase_ssr::SupabaseAuth) -> SupabaseMiddleware {
+/// SupabaseMiddleware::new(auth).skip_if(|req| is_static_asset(req) || req.path() == "/healthz")
+/// # }
+/// ```
+pub fn is_static_asset(req: &ServiceRequest) -> bool {
+    is_static_path(req.path())
+}
+
+impl<S, B> Transform<S, ServiceRequest> for SupabaseMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = SupabaseMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SupabaseMiddlewareService {
+            service: Rc::new(service),
+            config: self.clone(),
+        }))
+    }
+}
+
+/// The service [`SupabaseMiddleware`] wraps around the app's.
+///
+/// Its errors are the inner service's, with the cookies written into their responses;
+/// a failed session check is never one (the request goes on as signed out, see
+/// [`AuthOutcome::Failed`]).
+pub struct SupabaseMiddlewareService<S> {
+    service: Rc<S>,
+    config: SupabaseMiddleware,
+}
+
+impl<S> fmt::Debug for SupabaseMiddlewareService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupabaseMiddlewareService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl<S, B> Service<ServiceRequest> for SupabaseMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = LocalBoxFuture<Result<ServiceResponse<B>, Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        // An outer SupabaseMiddleware already did the work: a second client over the same
+        // cookies would only refresh and write twice.
+        if (self.config.skip)(&req) || req.extensions().contains::<LayerOutput>() {
+            return Box::pin(self.service.call(req));
+        }
+        let proxy = ProxyRequest::new(&self.config.auth, req.headers().get_all(COOKIE).cloned());
+        let login = self
+            .config
+            .login_path
+            .clone()
+            .map(|login_path| LoginRedirect {
+                login_path,
+                original: req.uri().clone(),
+            });
+        let service = Rc::clone(&self.service);
+
+        Box::pin(async move {
+            let result = proxy.check_session().await;
+            match proxy.cookie_header_edit() {
+                CookieHeaderEdit::Keep => {}
+                CookieHeaderEdit::Remove => {
+                    req.headers_mut().remove(COOKIE);
+                }
+                CookieHeaderEdit::Replace(value) => {
+                    // Checked by `cookie_header_edit`: the conversion cannot fail.
+                    if let Ok(value) = HeaderValue::from_bytes(&value) {
+                        req.headers_mut().insert(COOKIE, value);
+                    }
+                }
+            }
+            req.extensions_mut().insert(LayerOutput {
+                outcome: AuthOutcome::from_result(result),
+                client: Supabase::new(proxy.client().clone()),
+                login,
+            });
+
+            // Handlers write through the same client, so this also carries their sign-ins
+            // and sign-outs, whatever the response is.
+            match service.call(req).await {
+                Ok(mut res) => {
+                    write_response_headers(&proxy, res.headers_mut());
+                    Ok(res)
+                }
+                Err(error) => {
+                    // The error becomes a response further out; it carries the cookies.
+                    let mut response = error.error_response();
+                    write_response_headers(&proxy, response.headers_mut());
+                    Err(InternalError::from_response(error, response).into())
+                }
+            }
+        })
+    }
+}
+
+/// Adds the proxy's `Set-Cookie` lines (after the response's own) and cache headers
+/// (replacing the response's own) to actix's header map.
+fn write_response_headers(proxy: &ProxyRequest<HeaderValue>, headers: &mut HeaderMap) {
+    let added = proxy.response_headers(headers.get_all(SET_COOKIE).map(HeaderValue::as_bytes));
+    let cache_headers = added.cache_headers();
+    for line in added.into_set_cookie() {
+        // Checked by `response_headers`: the conversion cannot fail.
+        if let Ok(value) = HeaderValue::try_from(line) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    for (name, value) in cache_headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(*name), HeaderValue::from_str(value)) {
+            headers.insert(name, value);
+        }
+    }
+}
