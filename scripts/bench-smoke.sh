@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles every benchmark and runs each once with a tiny budget, so none of them can
 # rot: the criterion benches of crates/supabase-ssr (one iteration each) and the bench
-# crate's http, api, storm, memory and rls benchmarks in --quick mode (a few seconds
+# crate's http, api, actix, storm, memory and rls benchmarks in --quick mode (a few seconds
 # each; rls starts a throwaway PostgreSQL, as the postgres crate's tests do).
 # The figures this prints are not measurements; BENCHMARKS.md says how to measure.
 set -euo pipefail

@@ -1,15 +1,16 @@
 //! Benchmarks of supabase-ssr that need more than criterion: HTTP load through the axum
 //! proxy against a plain route and the official JS stack, the bearer path through
-//! `ApiAuthLayer`, a refresh storm, resident memory under a stream of distinct tokens, and
+//! `ApiAuthLayer`, the actix-web middleware against plain actix-web, a refresh storm, resident memory under a stream of distinct tokens, and
 //! RLS-scoped PostgreSQL transactions against the same transactions without the context.
 //!
 //! ```text
-//! cargo run --release -p bench -- http|api|storm|memory|rls|all [--quick]
+//! cargo run --release -p bench -- http|api|actix|storm|memory|rls|all [--quick]
 //! ```
 //!
 //! Everything listens on 127.0.0.1 or a unix socket only, every run is bounded in time, and every process
 //! started here is stopped here. See BENCHMARKS.md for the figures and how to read them.
 
+mod actix;
 mod api;
 mod common;
 mod http;
@@ -37,6 +38,8 @@ COMMANDS:
              createServerClient + getClaims); prints requests/s, p50, p99 and the ratios
     api      wrk against the plain axum route and the same route behind ApiAuthLayer
              (mode user), every request with Authorization: Bearer <access token>
+    actix    wrk against a plain actix-web route and the same route behind
+             SupabaseMiddleware with a valid session cookie
     storm    100 and 1,000 parallel requests holding one expired session: refresh
              requests reaching the Auth emulator, failures, time to serve all
     memory   resident size while 1,000,000 distinct valid tokens are verified
@@ -44,13 +47,13 @@ COMMANDS:
              transaction without the context, on one pool of a throwaway PostgreSQL (or
              of a database of its own on DATABASE_URL's server); statements and round
              trips per transaction, read off the wire
-    all      the five above, in turn
+    all      the six above, in turn
 
 OPTIONS:
     --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
     -h, --help
 
-http and api also take --duration SECS (default 10), --connections N (default 32) and
+http, api and actix also take --duration SECS (default 10), --connections N (default 32) and
 --rounds N (default 5; the median round is reported); rls takes --duration SECS per
 workload per round (default 10), --connections N (pool size and concurrent tasks,
 default 8) and --rounds N (default 5); memory takes --tokens N,
@@ -117,8 +120,12 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if command == "serve" {
-        // A server child of `http` or `api`, pinned to its own core by the parent.
-        return match servers::serve_child(&args[1..]) {
+        // A server child of `http`, `api` or `actix`, pinned to its own core by the parent.
+        let served = match args.get(1).map(String::as_str) {
+            Some("actix-plain" | "actix-proxy") => actix::serve_child(&args[1..]),
+            _ => servers::serve_child(&args[1..]),
+        };
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bench serve: {e}");
@@ -163,12 +170,14 @@ fn main() -> ExitCode {
         match command.as_str() {
             "http" => http::run(&options).await,
             "api" => api::run(&options).await,
+            "actix" => actix::run(&options).await,
             "storm" => storm::run(&options).await,
             "memory" => memory::run(&options).await,
             "rls" => rls::run(&options).await,
             "all" => {
                 http::run(&options).await?;
                 api::run(&options).await?;
+                actix::run(&options).await?;
                 storm::run(&options).await?;
                 memory::run(&options).await?;
                 rls::run(&options).await

@@ -1,0 +1,109 @@
+//! `bench actix`: requests/s and latency of a plain actix-web route and the same route
+//! behind `SupabaseMiddleware` with a valid session cookie, under the same wrk load: the
+//! actix-web counterpart of `bench http`, measured the same way.
+
+use std::io::Read as _;
+
+use actix_web::{App, HttpServer, web};
+use supabase_auth_emulator::EmulatorConfig;
+use supabase_ssr_actix::{SupabaseMiddleware, Verified};
+
+use crate::Options;
+use crate::common::{has_command, signed_in_cookie};
+use crate::load::{self, Load, Row};
+use crate::rounds::ratio;
+use crate::servers::{BODY, auth};
+use crate::wrk::Header;
+
+pub(crate) async fn run(options: &Options) -> Result<(), String> {
+    if !has_command("wrk") {
+        return Err("wrk is not installed (apt-get install -y wrk)".into());
+    }
+    let load = Load::new(options);
+
+    let emulator = EmulatorConfig::default()
+        .start()
+        .await
+        .map_err(|e| format!("emulator: {e}"))?;
+    let header = Header::cookie(signed_in_cookie(&emulator).await?);
+    let servers = vec![
+        load::start_self("actix-web plain route", &["actix-plain".into()]).await?,
+        load::start_self(
+            "actix-web + SupabaseMiddleware (ours)",
+            &[
+                "actix-proxy".into(),
+                emulator.url(),
+                emulator.publishable_key().to_owned(),
+            ],
+        )
+        .await?,
+    ];
+    for server in &servers {
+        server.check(&header).await?;
+    }
+
+    load.print_heading("actix");
+    let mut rows = Row::for_servers(&servers);
+    for round in 0..load.rounds {
+        load.alternating_round(round, &servers, &mut rows, &header)
+            .await?;
+    }
+    load::stop_all(servers).await;
+    emulator.shutdown().await;
+
+    load::print_table(&rows);
+    println!();
+    rows[1].paired_with(&rows[0]).print_target(
+        "ours / plain actix-web",
+        ratio(rows[1].rps(), rows[0].rps()),
+        0.85,
+    );
+    load::no_errors(&rows)
+}
+
+/// `bench serve actix-plain` or `bench serve actix-proxy URL KEY`: `GET /` answers
+/// "Hello, World!" (behind the middleware, through `Verified`, so a request that did not
+/// verify gets a 401 and wrk counts it as an error), on one actix-web worker: one
+/// thread, as the axum servers have. Prints `listening PORT`; stops when stdin closes.
+pub(crate) fn serve_child(args: &[String]) -> Result<(), String> {
+    let middleware = match args {
+        [kind] if kind == "actix-plain" => None,
+        [kind, url, key] if kind == "actix-proxy" => {
+            Some(SupabaseMiddleware::new(auth(url, key, 0)?))
+        }
+        _ => return Err("usage: bench serve actix-plain | bench serve actix-proxy URL KEY".into()),
+    };
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    actix_web::rt::System::new().block_on(async move {
+        let server = match middleware {
+            None => HttpServer::new(|| App::new().route("/", web::get().to(|| async { BODY })))
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .map_err(|e| e.to_string())?
+                .run(),
+            Some(middleware) => HttpServer::new(move || {
+                App::new()
+                    .route(
+                        "/",
+                        web::get().to(|Verified(_claims): Verified| async { BODY }),
+                    )
+                    .wrap(middleware.clone())
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .map_err(|e| e.to_string())?
+            .run(),
+        };
+        println!("listening {port}");
+        let handle = server.handle();
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            drop(handle.stop(true));
+        });
+        server.await.map_err(|e| e.to_string())
+    })
+}
