@@ -12,7 +12,7 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use actix_web::{Error, HttpMessage};
 use supabase_ssr::SupabaseAuth;
-use supabase_ssr::adapter::{CookieHeaderEdit, ProxyRequest, is_static_path};
+use supabase_ssr::adapter::{CookieHeaderEdit, ProxyRequest, ProxyResponse, is_static_path};
 
 use crate::extract::{LayerOutput, LoginRedirect, Supabase};
 use crate::outcome::AuthOutcome;
@@ -198,9 +198,10 @@ where
                     }
                 }
             }
+            let (client, response) = proxy.into_parts();
             req.extensions_mut().insert(LayerOutput {
                 outcome: AuthOutcome::from_result(result),
-                client: Supabase::new(proxy.client().clone()),
+                client: Supabase::new(client),
                 login,
             });
 
@@ -208,14 +209,14 @@ where
             // and sign-outs, whatever the response is.
             match service.call(req).await {
                 Ok(mut res) => {
-                    write_response_headers(&proxy, res.headers_mut());
+                    write_response_headers(&response, res.headers_mut());
                     Ok(res)
                 }
                 Err(error) => {
                     // The error becomes a response further out; it carries the cookies.
-                    let mut response = error.error_response();
-                    write_response_headers(&proxy, response.headers_mut());
-                    Err(InternalError::from_response(error, response).into())
+                    let mut answer = error.error_response();
+                    write_response_headers(&response, answer.headers_mut());
+                    Err(InternalError::from_response(error, answer).into())
                 }
             }
         })
@@ -224,8 +225,8 @@ where
 
 /// Adds the proxy's `Set-Cookie` lines (after the response's own) and cache headers
 /// (replacing the response's own) to actix's header map.
-fn write_response_headers(proxy: &ProxyRequest<HeaderValue>, headers: &mut HeaderMap) {
-    let added = proxy.response_headers(headers.get_all(SET_COOKIE).map(HeaderValue::as_bytes));
+fn write_response_headers(response: &ProxyResponse<HeaderValue>, headers: &mut HeaderMap) {
+    let added = response.response_headers(headers.get_all(SET_COOKIE).map(HeaderValue::as_bytes));
     let cache_headers = added.cache_headers();
     for line in added.into_set_cookie() {
         // Checked by `response_headers`: the conversion cannot fail.

@@ -73,20 +73,21 @@ where
             let proxy = ProxyRequest::from_headers(&auth, req.headers());
             let result = proxy.check_session().await;
             proxy.rewrite_request_headers(req.headers_mut());
+            let (client, response) = proxy.into_parts();
             let login = login_path.map(|login_path| LoginRedirect {
                 login_path,
                 original: req.uri().clone(),
             });
             req.extensions_mut().insert(LayerOutput {
                 outcome: AuthOutcome::from_result(result),
-                client: Supabase::new(proxy.client().clone()),
+                client: Supabase::new(client),
                 login,
             });
 
             let mut res = inner.call(req).await?;
             // Handlers write through the same client, so this also carries their sign-ins
             // and sign-outs, whatever the response is.
-            proxy.write_response_headers(res.headers_mut());
+            response.write_response_headers(res.headers_mut());
             Ok(res)
         })
     }

@@ -9,16 +9,18 @@
 //!    session with [`ProxyRequest::check_session`] (refreshing it when it is expiring),
 //! 3. rewrites the request's `Cookie` header so handlers see the refreshed session
 //!    ([`ProxyRequest::cookie_header_edit`]),
-//! 4. hands handlers the outcome and [`ProxyRequest::client`] (for sign-in, sign-out, ...),
-//!    and sends a signed-out request to the login page with [`login_location`],
+//! 4. hands handlers the outcome and the client (for sign-in, sign-out, ...) with
+//!    [`ProxyRequest::into_parts`], and sends a signed-out request to the login page with
+//!    [`login_location`],
 //! 5. adds the written cookies and the cache headers to the response, whatever it is,
 //!    without repeating the `Set-Cookie` lines the handler already added
-//!    ([`ProxyRequest::response_headers`]).
+//!    ([`ProxyResponse::response_headers`]).
 //!
 //! The functions work on bytes, so a framework on another version of the `http` crate
 //! (actix-web 4 uses `http` 0.2) converts its header values with `as_bytes()` and back;
 //! [`ProxyRequest::from_headers`], [`ProxyRequest::rewrite_request_headers`] and
-//! [`ProxyRequest::write_response_headers`] do all of it for `http` 1 types (axum, hyper).
+//! [`ProxyResponse::write_response_headers`] do all of it for `http` 1 types (axum,
+//! hyper).
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, header::COOKIE};
@@ -31,9 +33,10 @@
 //! let proxy = ProxyRequest::from_headers(&auth, &request_headers);
 //! let outcome = proxy.check_session().await; // Ok(None): no session in the cookies
 //! proxy.rewrite_request_headers(&mut request_headers);
-//! // ... the handler runs with `proxy.client()` and `outcome` ...
+//! let (client, response) = proxy.into_parts();
+//! // ... the handler runs with `client` and `outcome` ...
 //! let mut response_headers = HeaderMap::new();
-//! proxy.write_response_headers(&mut response_headers);
+//! response.write_response_headers(&mut response_headers);
 //! # }
 //! ```
 
@@ -44,5 +47,5 @@ mod request_cookies;
 
 pub use headers::{CookieHeaderEdit, ResponseHeaders, edit_cookie_header, response_headers};
 pub use paths::{is_static_path, login_location};
-pub use proxy::ProxyRequest;
+pub use proxy::{ProxyRequest, ProxyResponse};
 pub use request_cookies::RequestCookies;

@@ -16,7 +16,8 @@ use crate::{AuthError, ServerClient, SupabaseAuth, VerifiedClaims};
 /// wrote. See the [module documentation](super) for the order of the calls.
 ///
 /// `F` is the framework's header value type (any type that gives its bytes); with `http`
-/// 1 types use [`ProxyRequest::from_headers`] and the two `*_headers` methods.
+/// 1 types use [`ProxyRequest::from_headers`], [`ProxyRequest::rewrite_request_headers`]
+/// and [`ProxyResponse::write_response_headers`].
 pub struct ProxyRequest<F> {
     cookies: Arc<RequestCookies<F>>,
     client: ServerClient,
@@ -30,8 +31,8 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
         Self { cookies, client }
     }
 
-    /// The per-request client. Hand a clone to handlers: every cookie it writes (a sign-in
-    /// in a handler) reaches [`Self::response_headers`].
+    /// The per-request client. [`Self::into_parts`] hands it to the handlers: every cookie
+    /// it writes (a sign-in in a handler) reaches [`ProxyResponse::response_headers`].
     pub fn client(&self) -> &ServerClient {
         &self.client
     }
@@ -58,6 +59,26 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
         edit_cookie_header(self.cookies.fields(), &self.cookies.writes())
     }
 
+    /// Hands the client over (for the handlers: put it in the request's extensions) and
+    /// keeps what the response needs: the cookies the client writes from now on, the
+    /// handlers' sign-ins and sign-outs included.
+    pub fn into_parts(self) -> (ServerClient, ProxyResponse<F>) {
+        (
+            self.client,
+            ProxyResponse {
+                cookies: self.cookies,
+            },
+        )
+    }
+}
+
+/// The response side of a [`ProxyRequest`], from [`ProxyRequest::into_parts`]: what to add
+/// to the response once the handler has run.
+pub struct ProxyResponse<F> {
+    cookies: Arc<RequestCookies<F>>,
+}
+
+impl<F: AsRef<[u8]>> ProxyResponse<F> {
     /// What to add to the response, given the `Set-Cookie` lines it already carries: see
     /// [`response_headers`]. Call it once the handler has run, so its writes are included.
     pub fn response_headers<'a>(
@@ -65,6 +86,46 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
         existing_set_cookie: impl IntoIterator<Item = &'a [u8]>,
     ) -> ResponseHeaders {
         response_headers(existing_set_cookie, &self.cookies.writes())
+    }
+
+    /// The request's cookies and every write recorded.
+    pub fn cookies(&self) -> &RequestCookies<F> {
+        &self.cookies
+    }
+}
+
+impl ProxyResponse<HeaderValue> {
+    /// Adds [`Self::response_headers`] to the response's headers: the `Set-Cookie` lines
+    /// appended after the response's own, the cache headers replacing its own.
+    pub fn write_response_headers(&self, headers: &mut HeaderMap) {
+        let added = self.response_headers(
+            headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        );
+        let cache_headers = added.cache_headers();
+        for line in added.into_set_cookie() {
+            // Checked by `response_headers`: the conversion cannot fail.
+            if let Ok(value) = HeaderValue::try_from(line) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+        for (name, value) in cache_headers {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(*name), HeaderValue::try_from(*value))
+            {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+impl<F> fmt::Debug for ProxyResponse<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyResponse")
+            .field("cookies", &self.cookies)
+            .finish()
     }
 }
 
@@ -87,31 +148,6 @@ impl ProxyRequest<HeaderValue> {
                 if let Ok(value) = HeaderValue::from_bytes(&value) {
                     headers.insert(COOKIE, value);
                 }
-            }
-        }
-    }
-
-    /// Adds [`Self::response_headers`] to the response's headers: the `Set-Cookie` lines
-    /// appended after the response's own, the cache headers replacing its own.
-    pub fn write_response_headers(&self, headers: &mut HeaderMap) {
-        let added = self.response_headers(
-            headers
-                .get_all(SET_COOKIE)
-                .iter()
-                .map(HeaderValue::as_bytes),
-        );
-        let cache_headers = added.cache_headers();
-        for line in added.into_set_cookie() {
-            // Checked by `response_headers`: the conversion cannot fail.
-            if let Ok(value) = HeaderValue::try_from(line) {
-                headers.append(SET_COOKIE, value);
-            }
-        }
-        for (name, value) in cache_headers {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::try_from(*name), HeaderValue::try_from(*value))
-            {
-                headers.insert(name, value);
             }
         }
     }
