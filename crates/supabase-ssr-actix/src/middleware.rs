@@ -104,7 +104,7 @@ impl fmt::Debug for SupabaseMiddleware {
 /// files and so skip the session work. This is
 /// [`supabase_ssr::adapter::is_static_path`] on the request's path (`/static/`,
 /// `/_static/`, `/assets/`, `/favicon.ico`, and image, style, script, source map and
-/// font extensions in any case), the rule every adapter shares. Extend it rather than
+/// font and `.wasm` extensions in any case), the rule every adapter shares. Extend it rather than
 /// replace it:
 ///
 /// ```

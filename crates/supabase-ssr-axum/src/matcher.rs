@@ -10,7 +10,7 @@ use supabase_ssr::adapter::is_static_path;
 /// - starts with `/static/`, `/_static/` or `/assets/`,
 /// - is `/favicon.ico`, or
 /// - ends with `.svg`, `.png`, `.jpg`, `.jpeg`, `.gif`, `.webp`, `.ico`, `.css`, `.js`,
-///   `.map`, `.woff` or `.woff2`, in any case (`/logo.PNG` too).
+///   `.map`, `.woff`, `.woff2` or `.wasm`, in any case (`/logo.PNG` too).
 ///
 /// This is [`supabase_ssr::adapter::is_static_path`] on the request's path (the query
 /// string plays no part), the rule every adapter shares. Extend it rather than replace

@@ -7,9 +7,9 @@ use crate::cookies::encode_uri_component;
 const STATIC_PREFIXES: [&str; 3] = ["/static/", "/_static/", "/assets/"];
 
 /// File extensions of static files, compared without regard to case.
-const STATIC_EXTENSIONS: [&str; 12] = [
+const STATIC_EXTENSIONS: [&str; 13] = [
     ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".css", ".js", ".map", ".woff",
-    ".woff2",
+    ".woff2", ".wasm",
 ];
 
 /// The default matcher of the adapters: `true` for a request path that is a static file,
@@ -19,7 +19,8 @@ const STATIC_EXTENSIONS: [&str; 12] = [
 /// - starts with `/static/`, `/_static/` or `/assets/`,
 /// - is `/favicon.ico`, or
 /// - ends with `.svg`, `.png`, `.jpg`, `.jpeg`, `.gif`, `.webp`, `.ico`, `.css`, `.js`,
-///   `.map`, `.woff` or `.woff2`, in any case (`/logo.PNG` too).
+///   `.map`, `.woff`, `.woff2` or `.wasm` (the client bundles of Leptos and Dioxus), in any
+///   case (`/logo.PNG` too).
 ///
 /// This is the spirit of the matcher the official Next.js guide puts on its proxy
 /// (`_next/static`, `_next/image`, `favicon.ico` and image extensions). Pass the path
@@ -91,6 +92,8 @@ mod tests {
             "/font.WOFF2",
             "/img.png",
             "/notes/.css",
+            "/pkg/app_bg.wasm",
+            "/wasm/App.WASM",
         ] {
             assert!(is_static_path(path), "{path} should be skipped");
         }
@@ -110,6 +113,8 @@ mod tests {
             "/js",
             "/a.css/page",
             "/x/_static/y",
+            "/wasm",
+            "/app.wasm/page",
         ] {
             assert!(!is_static_path(path), "{path} should not be skipped");
         }
