@@ -56,7 +56,11 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
     /// What to do with the request's `Cookie` header so handlers see the cookies written
     /// so far (a refreshed session): see [`edit_cookie_header`].
     pub fn cookie_header_edit(&self) -> CookieHeaderEdit {
-        edit_cookie_header(self.cookies.fields(), &self.cookies.writes())
+        let writes = self.cookies.writes();
+        if writes.is_empty() {
+            return CookieHeaderEdit::Keep;
+        }
+        edit_cookie_header(self.cookies.fields(), &writes)
     }
 
     /// Hands the client over (for the handlers: put it in the request's extensions) and
@@ -98,6 +102,11 @@ impl ProxyResponse<HeaderValue> {
     /// Adds [`Self::response_headers`] to the response's headers: the `Set-Cookie` lines
     /// appended after the response's own, the cache headers replacing its own.
     pub fn write_response_headers(&self, headers: &mut HeaderMap) {
+        // Nearly every response: nothing written, and no header lookup (about 150
+        // instructions per request, `bench instr proxy`).
+        if self.cookies.writes().is_empty() {
+            return;
+        }
         let added = self.response_headers(
             headers
                 .get_all(SET_COOKIE)
