@@ -10,8 +10,7 @@ use supabase_ssr_actix::{SupabaseMiddleware, Verified};
 
 use crate::Options;
 use crate::common::{has_command, signed_in_cookie};
-use crate::load::{self, Load, Row};
-use crate::rounds::ratio;
+use crate::load::{self, Load};
 use crate::servers::{BODY, auth};
 use crate::wrk::Header;
 
@@ -38,27 +37,10 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         )
         .await?,
     ];
-    for server in &servers {
-        server.check(&header).await?;
-    }
-
-    load.print_heading("actix");
-    let mut rows = Row::for_servers(&servers);
-    for round in 0..load.rounds {
-        load.alternating_round(round, &servers, &mut rows, &header)
-            .await?;
-    }
-    load::stop_all(servers).await;
+    let result =
+        load::baseline_and_ours(&load, "actix", servers, &header, "ours / plain actix-web").await;
     emulator.shutdown().await;
-
-    load::print_table(&rows);
-    println!();
-    rows[1].paired_with(&rows[0]).print_target(
-        "ours / plain actix-web",
-        ratio(rows[1].rps(), rows[0].rps()),
-        0.85,
-    );
-    load::no_errors(&rows)
+    result
 }
 
 /// `bench serve actix-plain` or `bench serve actix-proxy URL KEY`: `GET /` answers

@@ -6,8 +6,7 @@ use supabase_auth_emulator::EmulatorConfig;
 
 use crate::Options;
 use crate::common::{has_command, signed_in_access_token};
-use crate::load::{self, Load, Row};
-use crate::rounds::ratio;
+use crate::load::{self, Load};
 use crate::wrk::Header;
 
 pub(crate) async fn run(options: &Options) -> Result<(), String> {
@@ -33,25 +32,8 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         )
         .await?,
     ];
-    for server in &servers {
-        server.check(&header).await?;
-    }
-
-    load.print_heading("api");
-    let mut rows = Row::for_servers(&servers);
-    for round in 0..load.rounds {
-        load.alternating_round(round, &servers, &mut rows, &header)
-            .await?;
-    }
-    load::stop_all(servers).await;
+    let result =
+        load::baseline_and_ours(&load, "api", servers, &header, "ours (bearer) / plain axum").await;
     emulator.shutdown().await;
-
-    load::print_table(&rows);
-    println!();
-    rows[1].paired_with(&rows[0]).print_target(
-        "ours (bearer) / plain axum",
-        ratio(rows[1].rps(), rows[0].rps()),
-        0.85,
-    );
-    load::no_errors(&rows)
+    result
 }

@@ -282,3 +282,34 @@ fn report(round: usize, name: &str, result: &WrkResult) {
         result.errors
     );
 }
+
+/// A baseline server and ours, both already answering `header` with 200: the rounds of
+/// alternating slices, the table, and the paired ratio ours / baseline against the 0.85
+/// target. Stops both servers. `bench api` and `bench actix`.
+pub(crate) async fn baseline_and_ours(
+    load: &Load,
+    heading: &str,
+    servers: Vec<Server>,
+    header: &Header,
+    ratio_label: &str,
+) -> Result<(), String> {
+    for server in &servers {
+        server.check(header).await?;
+    }
+    load.print_heading(heading);
+    let mut rows = Row::for_servers(&servers);
+    for round in 0..load.rounds {
+        load.alternating_round(round, &servers, &mut rows, header)
+            .await?;
+    }
+    stop_all(servers).await;
+
+    print_table(&rows);
+    println!();
+    rows[1].paired_with(&rows[0]).print_target(
+        ratio_label,
+        crate::rounds::ratio(rows[1].rps(), rows[0].rps()),
+        0.85,
+    );
+    no_errors(&rows)
+}
