@@ -6,15 +6,16 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
-use serde::ser::{Serialize, SerializeStruct, Serializer};
-use supabase_ssr::api_auth::{ApiAuthError, www_authenticate};
+use serde::ser::{Serialize, Serializer};
+use supabase_ssr::api_auth::{ApiAuthError, JsonError};
 
 /// An API error answer: a status and the JSON body `{"code": ..., "message": ...}`,
 /// the shape `@supabase/server` answers with (its codes are upper case; ours are the
-/// snake case of Supabase Auth's `error_code`s).
+/// snake case of Supabase Auth's `error_code`s). The core's [`JsonError`] as an actix-web
+/// [`ResponseError`].
 ///
-/// [`ApiAuth`](crate::ApiAuth) answers with it; handlers can too (it is a
-/// [`ResponseError`]), so that every error of an API has one shape:
+/// [`ApiAuth`](crate::ApiAuth) answers with it; handlers can too, so that every error of
+/// an API has one shape:
 ///
 /// ```
 /// use actix_web::http::StatusCode;
@@ -28,11 +29,7 @@ use supabase_ssr::api_auth::{ApiAuthError, www_authenticate};
 /// A `401` also carries `WWW-Authenticate: Bearer` (with `error="invalid_token"` for a
 /// rejected token, as RFC 6750 asks).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    status: StatusCode,
-    code: Cow<'static, str>,
-    message: Cow<'static, str>,
-}
+pub struct ApiError(JsonError);
 
 impl ApiError {
     /// An error answer. `message` goes to the client: never put a token, a key or a
@@ -42,49 +39,34 @@ impl ApiError {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
+        Self(JsonError::new(status.as_u16(), code, message))
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The code.
     pub fn code(&self) -> &str {
-        &self.code
+        self.0.code()
     }
 
     /// The message.
     pub fn message(&self) -> &str {
-        &self.message
+        self.0.message()
     }
 }
 
 impl From<ApiAuthError> for ApiError {
     fn from(error: ApiAuthError) -> Self {
-        Self {
-            status: StatusCode::from_u16(error.status())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            code: Cow::Borrowed(error.code()),
-            message: Cow::Owned(error.message().to_owned()),
-        }
+        Self(error.into())
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -92,26 +74,21 @@ impl std::error::Error for ApiError {}
 
 impl Serialize for ApiError {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut body = serializer.serialize_struct("ApiError", 2)?;
-        body.serialize_field("code", &self.code)?;
-        body.serialize_field("message", &self.message)?;
-        body.end()
+        self.0.serialize(serializer)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        // Two strings into a JSON object cannot fail to serialize.
-        let body = serde_json::to_vec(self).unwrap_or_default();
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.status());
         response.insert_header((CONTENT_TYPE, "application/json"));
-        if let Some(challenge) = www_authenticate(self.status.as_u16(), &self.code) {
+        if let Some(challenge) = self.0.www_authenticate() {
             response.insert_header((WWW_AUTHENTICATE, challenge));
         }
-        response.body(body)
+        response.body(self.0.to_json())
     }
 }

@@ -1,5 +1,6 @@
 //! [`ApiAuthError`]: why a request was refused, as a status and a documented code.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -50,24 +51,104 @@ impl ApiAuthErrorKind {
     }
 }
 
-/// The `WWW-Authenticate` challenge of an API error answer with this status and code, as
-/// RFC 6750 asks: `Bearer error="invalid_token"` for a rejected token, `Bearer` for any
-/// other `401`, none otherwise. Adapters put it on their JSON error answers.
+/// An API error answer, framework-neutral: a status and the JSON body
+/// `{"code": ..., "message": ...}`, the shape `@supabase/server` answers with (its codes
+/// are upper case; ours are the snake case of Supabase Auth's `error_code`s).
+///
+/// For adapter authors: each adapter wraps it in its own error type (`ApiError` in the
+/// axum and actix-web crates) that turns it into the framework's response, with
+/// [`Self::to_json`] as the body and [`Self::www_authenticate`] as the header.
 ///
 /// ```
-/// use supabase_ssr::api_auth::www_authenticate;
+/// use supabase_ssr::api_auth::JsonError;
 ///
-/// assert_eq!(www_authenticate(401, "invalid_token"), Some(r#"Bearer error="invalid_token""#));
-/// assert_eq!(www_authenticate(401, "missing_credentials"), Some("Bearer"));
-/// assert_eq!(www_authenticate(503, "auth_unavailable"), None);
+/// let error = JsonError::new(401, "invalid_token", "the bearer token was rejected");
+/// assert_eq!(error.to_json(), br#"{"code":"invalid_token","message":"the bearer token was rejected"}"#);
+/// assert_eq!(error.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
+/// assert_eq!(JsonError::new(401, "missing_credentials", "").www_authenticate(), Some("Bearer"));
+/// assert_eq!(JsonError::new(503, "auth_unavailable", "").www_authenticate(), None);
 /// ```
-pub fn www_authenticate(status: u16, code: &str) -> Option<&'static str> {
-    match status {
-        401 if code == ApiAuthErrorKind::InvalidToken.code() => {
-            Some(r#"Bearer error="invalid_token""#)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    status: u16,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+}
+
+impl JsonError {
+    /// An error answer. `message` goes to the client: never put a token, a key or a
+    /// database error's text in it.
+    pub fn new(
+        status: u16,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
         }
-        401 => Some("Bearer"),
-        _ => None,
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The body, `{"code": ..., "message": ...}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Two strings into a JSON object cannot fail to serialize.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The `WWW-Authenticate` challenge to send with it, as RFC 6750 asks:
+    /// `Bearer error="invalid_token"` for a rejected token, `Bearer` for any other `401`,
+    /// none otherwise.
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self.status {
+            401 if self.code == ApiAuthErrorKind::InvalidToken.code() => {
+                Some(r#"Bearer error="invalid_token""#)
+            }
+            401 => Some("Bearer"),
+            _ => None,
+        }
+    }
+}
+
+impl From<ApiAuthError> for JsonError {
+    fn from(error: ApiAuthError) -> Self {
+        Self {
+            status: error.status(),
+            code: Cow::Borrowed(error.code()),
+            message: Cow::Owned(error.message().to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+impl Serialize for JsonError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut body = serializer.serialize_struct("JsonError", 2)?;
+        body.serialize_field("code", &self.code)?;
+        body.serialize_field("message", &self.message)?;
+        body.end()
     }
 }
 

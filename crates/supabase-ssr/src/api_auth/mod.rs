@@ -27,7 +27,7 @@ mod mode;
 
 pub use caller::{Caller, CredentialSource, VerifiedUser};
 pub use credentials::Credentials;
-pub use error::{ApiAuthError, ApiAuthErrorKind, www_authenticate};
+pub use error::{ApiAuthError, ApiAuthErrorKind, JsonError};
 pub use keys::ApiKeys;
 pub use mode::{AuthMode, AuthModes, KeyName, UnknownAuthMode};
 
