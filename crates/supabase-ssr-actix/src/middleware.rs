@@ -226,6 +226,9 @@ where
 /// Adds the proxy's `Set-Cookie` lines (after the response's own) and cache headers
 /// (replacing the response's own) to actix's header map.
 fn write_response_headers(response: &ProxyResponse<HeaderValue>, headers: &mut HeaderMap) {
+    if response.nothing_written() {
+        return;
+    }
     let added = response.response_headers(headers.get_all(SET_COOKIE).map(HeaderValue::as_bytes));
     let cache_headers = added.cache_headers();
     for line in added.into_set_cookie() {

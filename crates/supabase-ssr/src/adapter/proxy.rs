@@ -92,6 +92,12 @@ impl<F: AsRef<[u8]>> ProxyResponse<F> {
         response_headers(existing_set_cookie, &self.cookies.writes())
     }
 
+    /// Whether the client wrote nothing (the response of nearly every page): then there is
+    /// nothing to add, and an adapter can skip even looking at the response's headers.
+    pub fn nothing_written(&self) -> bool {
+        self.cookies.writes().is_empty()
+    }
+
     /// The request's cookies and every write recorded.
     pub fn cookies(&self) -> &RequestCookies<F> {
         &self.cookies
@@ -104,7 +110,7 @@ impl ProxyResponse<HeaderValue> {
     pub fn write_response_headers(&self, headers: &mut HeaderMap) {
         // Nearly every response: nothing written, and no header lookup (about 150
         // instructions per request, `bench instr proxy`).
-        if self.cookies.writes().is_empty() {
+        if self.nothing_written() {
             return;
         }
         let added = self.response_headers(
