@@ -1,11 +1,15 @@
 //! The crate error type.
 //!
-//! [`AuthError`] is opaque (a boxed private kind behind predicates), so the kinds can
-//! grow without breaking callers, and so nothing secret can leak through it: it never
-//! holds a token, password, API key, request body or request URL.
+//! [`AuthError`] is opaque (a boxed private kind behind [`AuthError::kind`] and
+//! predicates), so the kinds can grow without breaking callers, and so nothing secret can
+//! leak through it: it never holds a token, password, API key, request body or request
+//! URL.
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
+
+use crate::jwt::JwtError;
 
 /// HTTP statuses auth-js treats as infrastructure failures worth retrying
 /// (`NETWORK_ERROR_CODES` in `lib/fetch.ts`): 500-504 and Cloudflare's 520-530.
@@ -16,9 +20,64 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 /// Longest server message kept, in characters; keeps `Display` one readable line.
 const MAX_MESSAGE_CHARS: usize = 300;
 
+/// What an [`AuthError`] is about: what a caller branches on. Ask with
+/// [`AuthError::kind`].
+///
+/// ```
+/// # async fn f(client: supabase_ssr::ServerClient) {
+/// use supabase_ssr::AuthErrorKind;
+///
+/// match client.get_claims().await {
+///     Ok(Some(claims)) => println!("user {:?}", claims.sub),
+///     Ok(None) => println!("signed out"),
+///     Err(e) => match e.kind() {
+///         AuthErrorKind::Expired => println!("expired, and could not be refreshed"),
+///         AuthErrorKind::InvalidToken | AuthErrorKind::UnknownKey => println!("forged or corrupt"),
+///         AuthErrorKind::AuthUnavailable | AuthErrorKind::JwksUnavailable => println!("try later"),
+///         _ => println!("{e}"),
+///     },
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// The access token has expired (its `exp` is past) and was not refreshed.
+    Expired,
+    /// The access token is not acceptable: malformed, `alg: none`, a signature that does
+    /// not verify, an algorithm that is not its key's, another issuer or audience, a
+    /// missing `exp` or `sub`, not valid yet; or the Auth server called it a bad JWT.
+    /// Forged or corrupt, never a question of availability.
+    InvalidToken,
+    /// The access token names a signing key (`kid`) the project's JWKS does not have,
+    /// even after a refetch, and the Auth server refused the token too.
+    UnknownKey,
+    /// The project's signing keys (JWKS) could not be fetched: the token was not judged.
+    /// Transient.
+    JwksUnavailable,
+    /// The Auth server could not be reached or was overloaded: a network failure, a
+    /// timeout, HTTP 5xx or 429, an answer that is not JSON. Transient: a session is never
+    /// dropped for it.
+    AuthUnavailable,
+    /// The Auth server refused the request (a 4xx other than 429): wrong credentials, a
+    /// refresh token already used, a weak password... [`AuthError::code`] says which.
+    Rejected,
+    /// There is no session, or the Auth server no longer knows it (`session_not_found`).
+    SessionMissing,
+    /// A PKCE code exchange found no stored code verifier.
+    PkceVerifierMissing,
+    /// A success answer from the Auth server without what it must hold.
+    InvalidResponse,
+    /// A bad argument from the caller.
+    InvalidInput,
+}
+
 /// An error from Supabase Auth or from this crate.
 ///
-/// Ask it what happened through the predicates rather than matching on text:
+/// Ask it what happened through [`kind`](Self::kind) and the predicates rather than
+/// matching on text; [`source`](StdError::source) gives the underlying error when there
+/// is one (the [`JwtError`] of a token that did not verify, the transport error of a
+/// failed request, the Auth server's refusal behind an unknown key):
 ///
 /// - [`is_transient`](Self::is_transient): the Auth server could not be reached or was
 ///   overloaded (network, timeout, 5xx, 429). A session must never be dropped for this.
@@ -39,6 +98,9 @@ struct Inner {
     kind: Kind,
     /// One line, already sanitized.
     message: String,
+    /// The underlying error, free of secrets (a transport error without its URL, the
+    /// Auth server's refusal).
+    source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
 /// What went wrong, for code inside the crate.
@@ -59,8 +121,11 @@ pub(crate) enum Kind {
     SessionMissing { status: Option<u16> },
     /// A PKCE exchange was asked for without a stored code verifier.
     PkceVerifierMissing,
-    /// An access token failed verification.
-    InvalidJwt,
+    /// An access token failed verification locally.
+    InvalidJwt(JwtError),
+    /// A token's `kid` is not in the JWKS and the Auth server refused the token (with
+    /// this status and code).
+    UnknownKey { status: Option<u16>, code: Option<String> },
     /// The JWKS could not be obtained: an availability problem, never a verdict on a token.
     JwksUnavailable,
     /// A 2xx answer without what auth-js requires of it. `unreadable` when the body was
@@ -76,8 +141,14 @@ impl AuthError {
             inner: Box::new(Inner {
                 kind,
                 message: one_line(&message.into()),
+                source: None,
             }),
         }
+    }
+
+    fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Arc::new(source));
+        self
     }
 
     /// An error answer from the Auth server (already classified; see `api::response`).
@@ -145,20 +216,28 @@ impl AuthError {
         )
     }
     /// A local verification failure: an invalid token, or keys that cannot be fetched.
-    pub(crate) fn from_jwt(error: crate::jwt::JwtError) -> Self {
-        match error {
-            crate::jwt::JwtError::JwksUnavailable => Self::jwks_unavailable(error.to_string()),
-            other => Self::invalid_jwt(other.to_string()),
-        }
+    /// The [`JwtError`] is kept as the source.
+    pub(crate) fn from_jwt(error: JwtError) -> Self {
+        let kind = match error {
+            JwtError::JwksUnavailable => Kind::JwksUnavailable,
+            other => Kind::InvalidJwt(other),
+        };
+        Self::new(kind, error.to_string()).with_source(error)
     }
 
-    /// An access token failed verification. `reason` must not contain the token.
-    pub(crate) fn invalid_jwt(reason: impl Into<String>) -> Self {
-        Self::new(Kind::InvalidJwt, reason)
-    }
-    /// The JWKS could not be obtained; `cause` is the fetch error, if there was one.
-    pub(crate) fn jwks_unavailable(reason: impl Into<String>) -> Self {
-        Self::new(Kind::JwksUnavailable, reason)
+    /// A token whose `kid` the JWKS does not have, refused by the Auth server too
+    /// (`refusal`, kept as the source). A transient failure of that check is returned as
+    /// it is, never as this.
+    pub(crate) fn unknown_key(refusal: AuthError) -> Self {
+        Self::new(
+            Kind::UnknownKey {
+                status: refusal.status(),
+                code: refusal.code().map(str::to_owned),
+            },
+            "the token's signing key (kid) is not in the project's JWKS, and the Auth \
+             server refused the token",
+        )
+        .with_source(refusal)
     }
 
     /// A 2xx answer that lacks what auth-js requires (e.g. no session or user).
@@ -180,13 +259,44 @@ impl AuthError {
     /// Converts a transport error, keeping only a description without the URL (a
     /// `redirect_to` in it may carry tokens).
     pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
+        let err = err.without_url();
         let timed_out = err.is_timeout();
-        let description = describe_transport_error(err.without_url());
-        if timed_out {
+        let description = describe_transport_error(&err);
+        let error = if timed_out {
             Self::timeout(format!("auth request timed out ({description})"))
         } else {
             Self::network(description)
+        };
+        error.with_source(err)
+    }
+
+    /// What the error is about. See [`AuthErrorKind`].
+    pub fn kind(&self) -> AuthErrorKind {
+        match &self.inner.kind {
+            Kind::InvalidJwt(JwtError::Expired) => AuthErrorKind::Expired,
+            Kind::InvalidJwt(_) => AuthErrorKind::InvalidToken,
+            Kind::UnknownKey { .. } => AuthErrorKind::UnknownKey,
+            Kind::JwksUnavailable => AuthErrorKind::JwksUnavailable,
+            Kind::SessionMissing { .. } => AuthErrorKind::SessionMissing,
+            Kind::PkceVerifierMissing => AuthErrorKind::PkceVerifierMissing,
+            Kind::InvalidInput => AuthErrorKind::InvalidInput,
+            Kind::InvalidResponse { unreadable: false } => AuthErrorKind::InvalidResponse,
+            Kind::Api { code, .. } if code.as_deref() == Some("bad_jwt") => {
+                AuthErrorKind::InvalidToken
+            }
+            _ if self.is_transient() => AuthErrorKind::AuthUnavailable,
+            Kind::Api { .. } => AuthErrorKind::Rejected,
+            // Covered by `is_transient` above; kept for exhaustiveness.
+            Kind::Network | Kind::Timeout | Kind::InvalidResponse { .. } => {
+                AuthErrorKind::AuthUnavailable
+            }
         }
+    }
+
+    /// Whether the access token has expired (and was not refreshed): the kind
+    /// [`AuthErrorKind::Expired`].
+    pub fn is_expired(&self) -> bool {
+        self.kind() == AuthErrorKind::Expired
     }
 
     /// The HTTP status, when there is one.
@@ -199,6 +309,7 @@ impl AuthError {
             Kind::Api { status, .. } => Some(*status),
             Kind::SessionMissing { status } => Some(status.unwrap_or(400)),
             Kind::PkceVerifierMissing => Some(400),
+            Kind::UnknownKey { status, .. } => *status,
             _ => None,
         }
     }
@@ -210,7 +321,7 @@ impl AuthError {
     /// later, otherwise from `error_code`; so does this crate.
     pub fn code(&self) -> Option<&str> {
         match &self.inner.kind {
-            Kind::Api { code, .. } => code.as_deref(),
+            Kind::Api { code, .. } | Kind::UnknownKey { code, .. } => code.as_deref(),
             Kind::SessionMissing { status: Some(_) } => Some("session_not_found"),
             Kind::PkceVerifierMissing => Some("pkce_code_verifier_not_found"),
             _ => None,
@@ -262,13 +373,13 @@ impl AuthError {
         matches!(self.inner.kind, Kind::SessionMissing { .. })
     }
 
-    /// Whether an access token was rejected: locally, or by the server (`bad_jwt`).
+    /// Whether an access token was rejected: locally (expired, invalid, an unknown key),
+    /// or by the server (`bad_jwt`).
     pub fn is_invalid_jwt(&self) -> bool {
-        match &self.inner.kind {
-            Kind::InvalidJwt => true,
-            Kind::Api { code, .. } => code.as_deref() == Some("bad_jwt"),
-            _ => false,
-        }
+        matches!(
+            self.kind(),
+            AuthErrorKind::Expired | AuthErrorKind::InvalidToken | AuthErrorKind::UnknownKey
+        )
     }
 
     /// Whether a request timeout or the refresh retry budget ran out.
@@ -296,7 +407,8 @@ impl fmt::Display for AuthError {
             Kind::Timeout => "timed out talking to the auth server",
             Kind::SessionMissing { .. } => "auth session missing",
             Kind::PkceVerifierMissing => "PKCE code verifier missing",
-            Kind::InvalidJwt => "invalid JWT",
+            Kind::InvalidJwt(_) => "invalid JWT",
+            Kind::UnknownKey { .. } => "unknown signing key",
             Kind::JwksUnavailable => "JWKS unavailable",
             Kind::InvalidResponse { .. } => "invalid response from the auth server",
             Kind::InvalidInput => "invalid input",
@@ -321,15 +433,23 @@ impl fmt::Debug for AuthError {
         f.debug_struct("AuthError")
             .field("kind", &self.inner.kind)
             .field("message", &self.inner.message)
+            .field("source", &self.inner.source)
             .finish()
     }
 }
 
-impl StdError for AuthError {}
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
 
 /// reqwest's message plus its source chain (`error sending request: client error
 /// (Connect): tcp connect error: Connection refused`), with any URL query cut off.
-fn describe_transport_error(err: reqwest::Error) -> String {
+fn describe_transport_error(err: &reqwest::Error) -> String {
     let kind = if err.is_connect() {
         "connection failed"
     } else if err.is_body() || err.is_decode() {
@@ -342,7 +462,7 @@ fn describe_transport_error(err: reqwest::Error) -> String {
         "request failed"
     };
     let mut parts = vec![kind.to_owned(), err.to_string()];
-    let mut source = err.source();
+    let mut source = StdError::source(err);
     while let Some(s) = source {
         let text = s.to_string();
         if parts.last() != Some(&text) {
@@ -388,6 +508,7 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -440,13 +561,140 @@ mod tests {
 
     #[test]
     fn jwks_unavailability_is_transient() {
-        let err = AuthError::jwks_unavailable("JWKS fetch failed: status 503");
+        let err = AuthError::from_jwt(JwtError::JwksUnavailable);
         assert!(err.is_retryable() && err.is_transient());
         assert!(!err.is_timeout() && !err.is_invalid_jwt() && !err.is_session_missing());
+        assert_eq!(err.kind(), AuthErrorKind::JwksUnavailable);
         assert_eq!(
             err.to_string(),
-            "JWKS unavailable: JWKS fetch failed: status 503"
+            "JWKS unavailable: the signing keys (JWKS) are unavailable"
         );
+    }
+
+    #[test]
+    fn each_failure_has_its_kind() {
+        let api = |status, code: Option<&str>| AuthError::api(status, code.map(Into::into), "m");
+        let cases: Vec<(AuthError, AuthErrorKind)> = vec![
+            (
+                AuthError::from_jwt(JwtError::Expired),
+                AuthErrorKind::Expired,
+            ),
+            (
+                AuthError::from_jwt(JwtError::InvalidSignature),
+                AuthErrorKind::InvalidToken,
+            ),
+            (
+                AuthError::from_jwt(JwtError::Malformed("not three dot-separated parts")),
+                AuthErrorKind::InvalidToken,
+            ),
+            (
+                AuthError::from_jwt(JwtError::AlgNone),
+                AuthErrorKind::InvalidToken,
+            ),
+            (
+                AuthError::from_jwt(JwtError::NotYetValid),
+                AuthErrorKind::InvalidToken,
+            ),
+            (
+                AuthError::unknown_key(api(403, Some("bad_jwt"))),
+                AuthErrorKind::UnknownKey,
+            ),
+            (api(403, Some("bad_jwt")), AuthErrorKind::InvalidToken),
+            (api(503, None), AuthErrorKind::AuthUnavailable),
+            (api(429, None), AuthErrorKind::AuthUnavailable),
+            (
+                AuthError::network("connection failed"),
+                AuthErrorKind::AuthUnavailable,
+            ),
+            (
+                AuthError::timeout("timed out"),
+                AuthErrorKind::AuthUnavailable,
+            ),
+            (
+                AuthError::unreadable_response("not JSON"),
+                AuthErrorKind::AuthUnavailable,
+            ),
+            (
+                api(400, Some("invalid_credentials")),
+                AuthErrorKind::Rejected,
+            ),
+            (
+                api(400, Some("refresh_token_already_used")),
+                AuthErrorKind::Rejected,
+            ),
+            (AuthError::session_missing(), AuthErrorKind::SessionMissing),
+            (
+                AuthError::session_not_found(403, "Session not found"),
+                AuthErrorKind::SessionMissing,
+            ),
+            (
+                AuthError::pkce_verifier_missing(),
+                AuthErrorKind::PkceVerifierMissing,
+            ),
+            (
+                AuthError::invalid_response("no session"),
+                AuthErrorKind::InvalidResponse,
+            ),
+            (
+                AuthError::invalid_input("empty email"),
+                AuthErrorKind::InvalidInput,
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+        let expired = AuthError::from_jwt(JwtError::Expired);
+        assert!(expired.is_expired() && expired.is_invalid_jwt() && !expired.is_transient());
+        let unknown = AuthError::unknown_key(api(401, Some("bad_jwt")));
+        assert!(unknown.is_invalid_jwt() && !unknown.is_transient());
+    }
+
+    #[test]
+    fn the_cause_is_kept_as_the_source() {
+        let err = AuthError::from_jwt(JwtError::InvalidSignature);
+        let source = err.source().unwrap();
+        assert_eq!(
+            source.downcast_ref::<JwtError>(),
+            Some(&JwtError::InvalidSignature)
+        );
+        let refusal = AuthError::api(403, Some("bad_jwt".into()), "invalid JWT");
+        let err = AuthError::unknown_key(refusal);
+        let source = err.source().unwrap().downcast_ref::<AuthError>().unwrap();
+        assert_eq!(source.status(), Some(403));
+        assert_eq!(source.code(), Some("bad_jwt"));
+        assert!(AuthError::session_missing().source().is_none());
+        assert_eq!(
+            err.to_string(),
+            "unknown signing key (HTTP 403, code bad_jwt): the token's signing key (kid) is \
+             not in the project's JWKS, and the Auth server refused the token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_is_kept_without_its_url() {
+        // A port nothing listens on (bound, then closed).
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url =
+            format!("http://127.0.0.1:{port}/auth/v1/verify?token=secret-token&redirect_to=x");
+        let reqwest_error = reqwest::Client::new().get(&url).send().await.unwrap_err();
+        let err = AuthError::from_reqwest(reqwest_error);
+        assert_eq!(err.kind(), AuthErrorKind::AuthUnavailable);
+        let source = err.source().unwrap();
+        assert!(source.downcast_ref::<reqwest::Error>().is_some());
+        let mut chain = vec![err.to_string(), format!("{err:?}")];
+        let mut next = err.source();
+        while let Some(s) = next {
+            chain.push(s.to_string());
+            chain.push(format!("{s:?}"));
+            next = s.source();
+        }
+        for text in &chain {
+            assert!(!text.contains("secret-token"), "{text}");
+            assert!(!text.contains("/auth/v1/verify"), "{text}");
+        }
     }
 
     #[test]

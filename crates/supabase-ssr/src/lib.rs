@@ -23,6 +23,6 @@ pub use client::{
     OAuthStart, OtpOptions, ServerClient, SignUpOptions, SignUpOutcome, SupabaseAuth,
     SupabaseAuthBuilder, VerifyOtp,
 };
-pub use error::AuthError;
+pub use error::{AuthError, AuthErrorKind};
 pub use jwt::{Claims, VerifiedClaims};
 pub use session::{UnverifiedSession, User};

@@ -122,8 +122,19 @@ async fn a_token_re_signed_under_an_unknown_kid_is_checked_by_the_server_and_ref
     let stranger = EsKey::generate("not-in-the-jwks");
     let (fake, auth) = fake_project(&key).await;
     let (result, jar) = claims_of(&auth, &stranger.token(&payload(&fake.issuer()))).await;
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), supabase_ssr::AuthErrorKind::UnknownKey);
     assert_eq!(
-        rejected(result),
+        error.to_string(),
+        "unknown signing key (HTTP 403, code bad_jwt): the token's signing key (kid) is not \
+         in the project's JWKS, and the Auth server refused the token"
+    );
+    // The Auth server's refusal is the cause.
+    let refusal = std::error::Error::source(&error)
+        .and_then(|source| source.downcast_ref::<AuthError>())
+        .unwrap();
+    assert_eq!(
+        refusal.to_string(),
         "auth server error (HTTP 403, code bad_jwt): invalid JWT: unable to parse or verify \
          signature, token signature is invalid"
     );

@@ -164,6 +164,15 @@ impl Audit {
         self.show(&format!("{what} Display"), err.to_string());
         self.show(&format!("{what} Debug"), format!("{err:?}"));
         self.show(&format!("{what} message"), err.message().to_owned());
+        // The kept cause, all the way down, as a caller's error report would print it.
+        let mut source = std::error::Error::source(err);
+        let mut depth = 0;
+        while let Some(cause) = source {
+            depth += 1;
+            self.show(&format!("{what} source {depth} Display"), cause.to_string());
+            self.show(&format!("{what} source {depth} Debug"), format!("{cause:?}"));
+            source = cause.source();
+        }
     }
 
     fn check(&self) {
@@ -285,6 +294,13 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
             .await
             .unwrap_err();
         audit.error(&format!("forged token {i}"), &err);
+        let expected = if i == 1 {
+            supabase_ssr::AuthErrorKind::UnknownKey
+        } else {
+            supabase_ssr::AuthErrorKind::InvalidToken
+        };
+        assert_eq!(err.kind(), expected, "forged token {i}");
+        assert!(std::error::Error::source(&err).is_some(), "forged token {i}");
     }
 
     // A PKCE flow: the verifier is a secret too.

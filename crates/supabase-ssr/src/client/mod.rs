@@ -16,7 +16,7 @@ use crate::AuthError;
 use crate::api::AuthApi;
 use crate::clock::SharedClock;
 use crate::cookies::{CookieConfig, CookieMethods};
-use crate::jwt::{JwtVerifier, Verification, VerifiedClaims};
+use crate::jwt::{FallbackReason, JwtVerifier, Verification, VerifiedClaims};
 use crate::refresh::RefreshCoordinator;
 use crate::storage::CookieStorage;
 
@@ -122,12 +122,21 @@ impl SupabaseAuth {
             .map_err(AuthError::from_jwt)?
         {
             Verification::Verified(claims) => Ok(claims),
-            Verification::NeedsServerCheck { claims, .. } => {
+            Verification::NeedsServerCheck { claims, reason } => {
                 // Anyone can make a token that lands here; bound what it costs the
                 // Auth server.
                 let _permit = self.inner.user_checks.acquire().await?;
-                self.inner.api.get_user(token).await?;
-                Ok(VerifiedClaims::new(Arc::new(claims)))
+                match self.inner.api.get_user(token).await {
+                    Ok(_) => Ok(VerifiedClaims::new(Arc::new(claims))),
+                    Err(refusal)
+                        if reason == FallbackReason::UnknownKid
+                            && !refusal.is_transient()
+                            && !refusal.is_session_missing() =>
+                    {
+                        Err(AuthError::unknown_key(refusal))
+                    }
+                    Err(error) => Err(error),
+                }
             }
         }
     }
