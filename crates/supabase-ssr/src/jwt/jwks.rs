@@ -80,7 +80,14 @@ struct State {
     /// The last attempt failed (error or unparseable). An empty JWKS is not a failure here:
     /// the server answered that it has no keys, so tokens go to the server.
     last_failed: bool,
+    /// Failed attempts in a row, reset by a success: the backoff while no key is usable.
+    failures: u32,
 }
+
+/// While no key is usable and the last fetch failed, the next fetch may start this long
+/// after it, doubling with each failure in a row, up to the unknown-`kid` cooldown: a
+/// failed first fetch does not block local verification for the whole cooldown.
+const FIRST_RETRY_MS: i64 = 1_000;
 
 enum Plan {
     Done(KeyLookup),
@@ -189,10 +196,18 @@ impl JwksCache {
         let keys = state.keys.as_ref().filter(|_| age < self.stale_max_ms);
         let fresh = keys.is_some() && age < self.ttl_ms;
         let entry = keys.and_then(|keys| keys.get(kid));
+        let wait_ms = if keys.is_none() && state.last_failed {
+            let doublings = state.failures.saturating_sub(1).min(20);
+            FIRST_RETRY_MS
+                .saturating_mul(1 << doublings)
+                .min(self.cooldown_ms)
+        } else {
+            self.cooldown_ms
+        };
         let can_fetch = may_fetch
             && state
                 .last_attempt_ms
-                .is_none_or(|at| now.saturating_sub(at) >= self.cooldown_ms);
+                .is_none_or(|at| now.saturating_sub(at) >= wait_ms);
 
         if can_fetch && !(fresh && entry.is_some()) {
             let usable = match entry {
@@ -226,6 +241,7 @@ impl JwksCache {
                 // misconfigured edge), and an HS256-only project never needs them.
                 tracing::debug!("JWKS has no keys");
                 state.last_failed = false;
+                state.failures = 0;
             }
             Ok(keys) => {
                 let unchanged = state.keys.as_ref().is_some_and(|old| old.same_keys(&keys));
@@ -235,10 +251,12 @@ impl JwksCache {
                 }
                 state.fetched_at_ms = started;
                 state.last_failed = false;
+                state.failures = 0;
             }
             Err(why) => {
                 tracing::warn!(reason = why, "JWKS unavailable; keeping cached keys if any");
                 state.last_failed = true;
+                state.failures = state.failures.saturating_add(1);
             }
         }
     }

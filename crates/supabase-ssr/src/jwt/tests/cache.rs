@@ -166,7 +166,7 @@ async fn keys_are_refetched_after_the_ttl_and_generation_only_moves_on_change() 
 }
 
 #[tokio::test]
-async fn jwks_down_on_first_use_is_unavailable_and_retried_after_the_cooldown() {
+async fn jwks_down_on_first_use_is_retried_after_1_2_4_s_then_every_cooldown() {
     let source = FakeSource::down();
     let (verifier, clock) = verifier(&source);
     let token = keys().es.token(&payload());
@@ -177,18 +177,37 @@ async fn jwks_down_on_first_use_is_unavailable_and_retried_after_the_cooldown() 
     assert!(JwtError::JwksUnavailable.is_retryable());
     assert_eq!(source.calls(), 1);
 
-    // Inside the cooldown: no new fetch, same answer.
-    clock.advance_millis(29_999);
-    assert_eq!(
-        verifier.verify(&token).await,
-        Err(JwtError::JwksUnavailable)
-    );
-    assert_eq!(source.calls(), 1);
+    // The waits after each failure in a row: 1 s, 2 s, 4 s, ... up to the 30 s cooldown.
+    // Just before each, no fetch; at it, one.
+    for (wait, calls_after) in [
+        (1_000, 2),
+        (2_000, 3),
+        (4_000, 4),
+        (8_000, 5),
+        (16_000, 6),
+        (30_000, 7),
+        (30_000, 8),
+    ] {
+        clock.advance_millis(wait - 1);
+        assert_eq!(
+            verifier.verify(&token).await,
+            Err(JwtError::JwksUnavailable)
+        );
+        assert_eq!(source.calls(), calls_after - 1, "before the {wait} ms wait");
+        clock.advance_millis(1);
+        assert_eq!(
+            verifier.verify(&token).await,
+            Err(JwtError::JwksUnavailable)
+        );
+        assert_eq!(source.calls(), calls_after, "after the {wait} ms wait");
+    }
 
+    // Back: the next fetch (after the current 30 s wait) verifies, and a later failure
+    // starts again from 1 s.
     source.serve(all_keys_jwks());
-    clock.advance_millis(1);
+    clock.advance_millis(30_000);
     assert!(verifier.verify(&token).await.unwrap().is_verified());
-    assert_eq!(source.calls(), 2);
+    assert_eq!(source.calls(), 9);
 }
 
 #[tokio::test]
