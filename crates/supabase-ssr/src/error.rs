@@ -125,7 +125,10 @@ pub(crate) enum Kind {
     InvalidJwt(JwtError),
     /// A token's `kid` is not in the JWKS and the Auth server refused the token (with
     /// this status and code).
-    UnknownKey { status: Option<u16>, code: Option<String> },
+    UnknownKey {
+        status: Option<u16>,
+        code: Option<String>,
+    },
     /// The JWKS could not be obtained: an availability problem, never a verdict on a token.
     JwksUnavailable,
     /// A 2xx answer without what auth-js requires of it. `unreadable` when the body was
@@ -183,6 +186,14 @@ impl AuthError {
     /// must not hold secrets; [`AuthError::from_reqwest`] builds a safe one.
     pub(crate) fn network(description: impl Into<String>) -> Self {
         Self::new(Kind::Network, description)
+    }
+
+    /// A refresh not attempted: refreshes are paused for `left_ms` more after an Auth
+    /// server failure (see `outage.rs`). Transient, like the failure that caused it.
+    pub(crate) fn refresh_paused(left_ms: i64) -> Self {
+        Self::network(format!(
+            "refreshes are paused after an Auth server failure ({left_ms} ms left)"
+        ))
     }
 
     /// A request timeout or the retry budget ran out.

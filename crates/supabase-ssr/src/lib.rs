@@ -14,6 +14,7 @@ mod client;
 mod config;
 mod data_api;
 mod error;
+mod outage;
 mod pkce;
 mod refresh;
 mod storage;

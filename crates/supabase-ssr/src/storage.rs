@@ -5,6 +5,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::AuthError;
+
 use crate::cookies::{
     CACHE_HEADERS, Cookie, CookieConfig, CookieMethods, RawRead, apply_writes, combine_chunks,
     combined_from_header, decode_value, plan_writes,
@@ -22,6 +24,9 @@ struct State {
     /// not answer (see `with_combined`).
     view: Option<Vec<Cookie>>,
     headers_sent: bool,
+    /// The failure of this request's refresh, if one failed: one request never tries
+    /// twice, however many extractors or calls ask for the session.
+    failed_refresh: Option<AuthError>,
 }
 
 impl CookieStorage {
@@ -37,6 +42,16 @@ impl CookieStorage {
         // The state is valid after any panic elsewhere (it is only replaced whole), so a
         // poisoned lock is used as is.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The failure of this request's earlier refresh, if one failed.
+    pub(crate) fn failed_refresh(&self) -> Option<AuthError> {
+        self.lock().failed_refresh.clone()
+    }
+
+    /// Remembers that this request's refresh failed.
+    pub(crate) fn remember_failed_refresh(&self, error: &AuthError) {
+        self.lock().failed_refresh = Some(error.clone());
     }
 
     /// The view, read with `get_all` on first use.

@@ -3,7 +3,9 @@
 //!
 //! What must hold: a still-valid access token keeps working; an expired one gets a
 //! transient error (which the proxy turns into "no session") within the retry budget,
-//! with its cookies kept; the session refreshes as soon as Auth is back.
+//! with its cookies kept; after a failure, refreshes pause process-wide (1 s, doubling
+//! to 30 s, one probe each), so later pages answer at once; one request never tries
+//! twice; the session refreshes as soon as Auth is back.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -86,12 +88,16 @@ async fn expiring_but_valid_tokens_keep_working_when_the_early_refresh_fails() {
     let emu = emulator().await;
     let cookies = signed_in_cookies(&auth(&emu)).await;
     // 50 s before expiry, inside the 90 s refresh margin.
-    let (auth, _clock) = ahead(&emu, 3550);
-    // Warm the JWKS cache with another session, leaving this one's refresh token unused.
-    let other = Arc::new(CookieJar::new(signed_in_cookies(&auth).await));
-    assert_eq!(claims_email(&auth, other).await.as_deref(), Some(EMAIL));
+    let (_, clock) = ahead(&emu, 3550);
     for (name, apply) in outages() {
+        // A process of its own for each outage: the pause after a failure is
+        // process-wide.
+        let auth = builder(&emu).clock(clock.clone()).build().unwrap();
+        // Warm the JWKS cache with another session, leaving this one's refresh token
+        // unused.
         emu.faults().clear();
+        let other = Arc::new(CookieJar::new(signed_in_cookies(&auth).await));
+        assert_eq!(claims_email(&auth, other).await.as_deref(), Some(EMAIL));
         apply(&emu);
         emu.clear_requests();
         let jar = Arc::new(CookieJar::new(cookies.clone()));
@@ -104,8 +110,10 @@ async fn expiring_but_valid_tokens_keep_working_when_the_early_refresh_fails() {
         let took = started.elapsed();
         assert!(took < BUDGET + SLACK, "{name}: {took:?}");
         assert!(jar.set_all_calls().is_empty(), "{name}: cookies kept");
-        assert!(
-            count_requests(&emu, "POST", "/token", Some("grant_type=refresh_token")) >= 1,
+        // One attempt, no retry: the token is still good.
+        assert_eq!(
+            count_requests(&emu, "POST", "/token", Some("grant_type=refresh_token")),
+            1,
             "{name}"
         );
     }
@@ -116,8 +124,11 @@ async fn expired_tokens_fail_softly_within_the_budget_and_refresh_when_auth_is_b
     let emu = emulator().await;
     let cookies = signed_in_cookies(&auth(&emu)).await;
     // 100 s past expiry.
-    let (auth, _clock) = ahead(&emu, 3700);
+    let (_, clock) = ahead(&emu, 3700);
     for (name, apply) in outages() {
+        // A process of its own for each outage: the pause after a failure is
+        // process-wide.
+        let auth = builder(&emu).clock(clock.clone()).build().unwrap();
         emu.faults().clear();
         apply(&emu);
         emu.clear_requests();
@@ -158,6 +169,7 @@ async fn expired_tokens_fail_softly_within_the_budget_and_refresh_when_auth_is_b
     }
     // Auth is back: the very next request refreshes and rewrites the cookies.
     emu.faults().clear();
+    let auth = builder(&emu).clock(clock.clone()).build().unwrap();
     let jar = Arc::new(CookieJar::new(cookies.clone()));
     assert_eq!(
         claims_email(&auth, jar.clone()).await.as_deref(),
@@ -169,6 +181,98 @@ async fn expired_tokens_fail_softly_within_the_budget_and_refresh_when_auth_is_b
         stored_refresh_token(&jar.cookies()),
         stored_refresh_token(&cookies)
     );
+}
+
+/// Refresh requests the emulator served since the last `clear_requests`.
+fn refreshes(emu: &Emulator) -> usize {
+    count_requests(emu, "POST", "/token", Some("grant_type=refresh_token"))
+}
+
+#[tokio::test]
+async fn while_auth_fails_refreshes_pause_process_wide_and_a_page_tries_at_most_once() {
+    let emu = emulator().await;
+    let expired = signed_in_cookies(&auth(&emu)).await;
+    emu.advance_clock(Duration::from_secs(200));
+    let expiring = signed_in_cookies(&auth(&emu)).await;
+    // 3,750 s later: the second session is 50 s from expiry (inside the refresh
+    // margin), the first expired 150 s ago.
+    emu.advance_clock(Duration::from_secs(3550));
+    let clock = ManualClock::new(SystemClock.now_millis() + 3_750_000);
+    let auth = builder(&emu).clock(clock.clone()).build().unwrap();
+    let warm = Arc::new(CookieJar::new(signed_in_cookies(&auth).await));
+    assert_eq!(claims_email(&auth, warm).await.as_deref(), Some(EMAIL));
+    emu.faults().only_paths(&["/token"]);
+    emu.faults().fail_all(503).unwrap();
+    emu.clear_requests();
+
+    // The first page: one attempt (the token is still good, so no retry), and however
+    // many times it asks, no second one.
+    let jar = Arc::new(CookieJar::new(expiring.clone()));
+    let client = auth.server_client(jar.clone());
+    for _ in 0..3 {
+        let claims = client.get_claims().await.unwrap().unwrap();
+        assert_eq!(claims.email.as_deref(), Some(EMAIL));
+        assert!(client.get_session().await.unwrap().is_some());
+    }
+    assert_eq!(refreshes(&emu), 1);
+    assert!(jar.set_all_calls().is_empty());
+
+    // The next pages, inside the 1 s pause: no attempt at all, and the same answers.
+    for _ in 0..5 {
+        let jar = Arc::new(CookieJar::new(expiring.clone()));
+        assert_eq!(claims_email(&auth, jar).await.as_deref(), Some(EMAIL));
+    }
+    assert_eq!(refreshes(&emu), 1);
+
+    // An expired session inside the pause: a transient error at once, cookies kept.
+    let jar = Arc::new(CookieJar::new(expired.clone()));
+    let err = auth
+        .server_client(jar.clone())
+        .get_claims()
+        .await
+        .unwrap_err();
+    assert!(err.is_transient() && err.is_network(), "{err}");
+    assert_eq!(
+        err.kind(),
+        supabase_ssr::AuthErrorKind::AuthUnavailable,
+        "{err}"
+    );
+    assert!(err.to_string().contains("refreshes are paused"), "{err}");
+    assert!(jar.set_all_calls().is_empty());
+    assert_eq!(refreshes(&emu), 1);
+
+    // The pause ends: one page probes (once), the pause doubles to 2 s.
+    clock.advance_millis(1_000);
+    for _ in 0..3 {
+        let jar = Arc::new(CookieJar::new(expiring.clone()));
+        assert_eq!(claims_email(&auth, jar).await.as_deref(), Some(EMAIL));
+    }
+    assert_eq!(refreshes(&emu), 2);
+    clock.advance_millis(1_999);
+    let jar = Arc::new(CookieJar::new(expiring.clone()));
+    assert_eq!(claims_email(&auth, jar).await.as_deref(), Some(EMAIL));
+    assert_eq!(refreshes(&emu), 2);
+
+    // Auth is back: the probe after the 2 s pause refreshes, and so do later pages.
+    emu.faults().clear();
+    clock.advance_millis(1);
+    let jar = Arc::new(CookieJar::new(expiring.clone()));
+    assert_eq!(
+        claims_email(&auth, jar.clone()).await.as_deref(),
+        Some(EMAIL)
+    );
+    assert_eq!(refreshes(&emu), 3);
+    assert_eq!(
+        written(&jar.set_all_calls()),
+        vec![vec![(KEY.to_owned(), Some(34_560_000))]]
+    );
+    let jar = Arc::new(CookieJar::new(expired));
+    clock.advance_millis(100_000);
+    assert_eq!(
+        claims_email(&auth, jar.clone()).await.as_deref(),
+        Some(EMAIL)
+    );
+    assert_eq!(refreshes(&emu), 4);
 }
 
 #[tokio::test]

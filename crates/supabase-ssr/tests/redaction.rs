@@ -170,7 +170,10 @@ impl Audit {
         while let Some(cause) = source {
             depth += 1;
             self.show(&format!("{what} source {depth} Display"), cause.to_string());
-            self.show(&format!("{what} source {depth} Debug"), format!("{cause:?}"));
+            self.show(
+                &format!("{what} source {depth} Debug"),
+                format!("{cause:?}"),
+            );
             source = cause.source();
         }
     }
@@ -249,6 +252,8 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
     clock.advance_millis(3_700_000);
     emu.advance_clock(Duration::from_secs(3700));
     for fault in [503u16, 429] {
+        // Past the pause the previous failure started: this request reaches Auth.
+        clock.advance_millis(31_000);
         emu.faults().fail_all(fault).unwrap();
         let err = later
             .server_client(CookieJar::new(refreshed_jar.cookies()))
@@ -259,6 +264,7 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
     }
     emu.faults().clear();
     emu.faults().drop_connections(true);
+    clock.advance_millis(31_000);
     let err = later
         .server_client(CookieJar::new(refreshed_jar.cookies()))
         .get_claims()
@@ -271,6 +277,7 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
         "sb-127-auth-token",
         supabase_ssr::cookies::to_base64_value(&unknown),
     )]);
+    clock.advance_millis(31_000);
     let err = later.server_client(jar).get_claims().await.unwrap_err();
     assert_eq!(err.code(), Some("refresh_token_not_found"));
     audit.error("unknown refresh token", &err);
@@ -300,7 +307,10 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
             supabase_ssr::AuthErrorKind::InvalidToken
         };
         assert_eq!(err.kind(), expected, "forged token {i}");
-        assert!(std::error::Error::source(&err).is_some(), "forged token {i}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "forged token {i}"
+        );
     }
 
     // A PKCE flow: the verifier is a secret too.

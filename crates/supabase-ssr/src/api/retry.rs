@@ -27,10 +27,16 @@ fn backoff(attempt: u32) -> Duration {
 impl AuthApi {
     /// `POST /token?grant_type=refresh_token` with body `{"refresh_token": ...}`.
     ///
-    /// Retryable failures are retried within the retry budget. When the budget cannot fit
-    /// another attempt the last failure is returned; when it runs out during an attempt,
-    /// a timeout. An answer without a session is a missing session, as in auth-js.
-    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<JsonObject, AuthError> {
+    /// With `retry`, retryable failures are retried within the retry budget. When the
+    /// budget cannot fit another attempt the last failure is returned; when it runs out
+    /// during an attempt, a timeout. Without, one attempt (still bounded by the budget):
+    /// for a session whose access token is still valid, which need not wait. An answer
+    /// without a session is a missing session, as in auth-js.
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &str,
+        retry: bool,
+    ) -> Result<JsonObject, AuthError> {
         let call = Call::post("/token?grant_type=refresh_token")
             .json(json!({ "refresh_token": refresh_token }));
         let now = Instant::now();
@@ -52,7 +58,9 @@ impl AuthApi {
             match result {
                 Ok(body) if has_session(&body) => return Ok(body),
                 Ok(_) => return Err(AuthError::session_missing()),
-                Err(err) if err.is_retryable() && fits_in_budget(deadline, attempt + 1) => {
+                Err(err)
+                    if retry && err.is_retryable() && fits_in_budget(deadline, attempt + 1) =>
+                {
                     attempt += 1;
                     tracing::debug!(
                         attempt,

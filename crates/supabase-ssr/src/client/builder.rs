@@ -302,6 +302,7 @@ impl SupabaseAuthBuilder {
                 cookies: Arc::new(self.cookies),
                 jwt,
                 refresh: RefreshCoordinator::new(millis(self.reuse_window)),
+                outage: crate::outage::AuthOutage::default(),
                 clock: self.clock,
                 refresh_margin_millis: millis(self.refresh_margin),
                 sessions: crate::session::SessionCache::new(self.session_cache_entries),

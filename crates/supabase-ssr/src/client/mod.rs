@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     /// Decoded sessions by cookie value; `None` when turned off.
     pub(crate) sessions: Option<crate::session::SessionCache>,
     pub(crate) refresh: RefreshCoordinator,
+    /// Refreshes paused while the Auth server fails.
+    pub(crate) outage: crate::outage::AuthOutage,
     pub(crate) clock: SharedClock,
     pub(crate) refresh_margin_millis: i64,
     /// Bounds concurrent `GET /user` checks of tokens not verifiable locally.

@@ -142,28 +142,51 @@ impl ServerClient {
         }
     }
 
+    /// Refreshes `session`: at most once per request (a failure is remembered and
+    /// returned again), shared with concurrent requests holding the same refresh token,
+    /// and not at all while refreshes are paused after an Auth server failure. A session
+    /// whose access token is still valid gets one attempt, not the retry budget: it can
+    /// go on as it is.
     async fn refresh_with(
         &self,
         session: &UnverifiedSession,
     ) -> Result<UnverifiedSession, AuthError> {
+        if let Some(error) = self.storage.failed_refresh() {
+            return Err(error);
+        }
         let auth = &self.auth;
         let rt = session.refresh_token();
-        let fresh = auth
+        let retry = session.is_expired(auth.now_millis());
+        let outcome = auth
             .inner
             .refresh
             .refresh(
                 rt,
                 || auth.now_millis(),
                 || async {
-                    let body = auth.inner.api.refresh(rt).await?;
-                    UnverifiedSession::from_auth_response(body, auth.now_millis()).ok_or_else(
+                    let outage = &auth.inner.outage;
+                    outage.permit(auth.now_millis())?;
+                    let answer = auth.inner.api.refresh(rt, retry).await;
+                    match &answer {
+                        Err(error) if error.is_transient() => outage.failed(auth.now_millis()),
+                        _ => outage.answered(),
+                    }
+                    UnverifiedSession::from_auth_response(answer?, auth.now_millis()).ok_or_else(
                         || AuthError::invalid_response("the refresh response holds no session"),
                     )
                 },
             )
-            .await?;
-        self.save_session(&fresh, &[]);
-        Ok(fresh)
+            .await;
+        match outcome {
+            Ok(fresh) => {
+                self.save_session(&fresh, &[]);
+                Ok(fresh)
+            }
+            Err(error) => {
+                self.storage.remember_failed_refresh(&error);
+                Err(error)
+            }
+        }
     }
 
     /// Verified claims of the signed-in user, or `Ok(None)` when there is no session.

@@ -23,7 +23,7 @@ async fn get_user_error(reply: Reply) -> AuthError {
 async fn refresh_error(reply: Reply) -> (AuthError, usize) {
     let server = TestServer::start().await;
     server.set_fallback(reply);
-    let err = api(&server).refresh(REFRESH_TOKEN).await.unwrap_err();
+    let err = api(&server).refresh(REFRESH_TOKEN, true).await.unwrap_err();
     assert_no_secrets(&err);
     (err, server.requests().len())
 }
@@ -407,7 +407,7 @@ async fn errors_never_show_passwords_tokens_or_redirect_urls() {
             .await
             .unwrap_err();
         assert_no_secrets(&err);
-        let err = api.refresh(REFRESH_TOKEN).await.unwrap_err();
+        let err = api.refresh(REFRESH_TOKEN, true).await.unwrap_err();
         assert_no_secrets(&err);
         let err = api
             .sign_up(SignUpParams {

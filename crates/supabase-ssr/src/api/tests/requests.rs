@@ -341,7 +341,7 @@ async fn refresh_sends_exact_request() {
     let server = TestServer::start().await;
     server.push(Reply::json(200, SESSION));
     assert_eq!(
-        api(&server).refresh(REFRESH_TOKEN).await.unwrap(),
+        api(&server).refresh(REFRESH_TOKEN, true).await.unwrap(),
         object(SESSION)
     );
     let request = server.single_request();

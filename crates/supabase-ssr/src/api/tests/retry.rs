@@ -38,7 +38,7 @@ async fn refresh_retries_server_errors_until_success() {
     server.push(Reply::json(502, r#"{"message":"bad gateway"}"#));
     server.push(Reply::json(200, SESSION));
     let session = with_budget(&server, 3000, 1000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap();
     assert_eq!(session, object(SESSION));
@@ -58,7 +58,7 @@ async fn refresh_gives_up_within_the_budget() {
     server.set_fallback(Reply::text(503, "unavailable"));
     let started = Instant::now();
     let err = with_budget(&server, 1200, 1000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
@@ -84,7 +84,7 @@ async fn every_retryable_status_is_retried_within_a_tiny_budget() {
             ));
             let started = Instant::now();
             let err = with_budget(&server, 500, 1000)
-                .refresh(REFRESH_TOKEN)
+                .refresh(REFRESH_TOKEN, true)
                 .await
                 .unwrap_err();
             let elapsed = started.elapsed();
@@ -109,7 +109,7 @@ async fn refresh_does_not_retry_client_errors() {
         let server = TestServer::start().await;
         server.set_fallback(Reply::json(status, r#"{"error_code":"x","msg":"m"}"#));
         let err = with_budget(&server, 3000, 1000)
-            .refresh(REFRESH_TOKEN)
+            .refresh(REFRESH_TOKEN, true)
             .await
             .unwrap_err();
         assert_eq!(server.requests().len(), 1, "{status}");
@@ -123,7 +123,7 @@ async fn refresh_retries_dropped_connections() {
     server.set_fallback(Reply::Close);
     let started = Instant::now();
     let err = with_budget(&server, 500, 1000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap_err();
     assert_eq!(server.requests().len(), 2, "{:?}", gaps(&server));
@@ -138,7 +138,7 @@ async fn refresh_against_a_silent_server_times_out_at_the_budget() {
     server.set_fallback(Reply::Hang);
     let started = Instant::now();
     let err = with_budget(&server, 300, 10_000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
@@ -154,7 +154,7 @@ async fn each_attempt_is_bounded_by_the_request_timeout_too() {
     server.set_fallback(Reply::Hang);
     let started = Instant::now();
     let err = with_budget(&server, 1100, 100)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
@@ -169,7 +169,7 @@ async fn refresh_answer_without_a_session_is_a_missing_session() {
     let server = TestServer::start().await;
     server.set_fallback(Reply::json(200, r#"{"user":{"id":"u1"}}"#));
     let err = with_budget(&server, 3000, 1000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap_err();
     assert!(err.is_session_missing() && !err.is_transient());
@@ -182,7 +182,7 @@ async fn refresh_retries_a_non_json_success() {
     server.push(Reply::text(200, "<html>proxy</html>"));
     server.push(Reply::json(200, SESSION));
     let session = with_budget(&server, 3000, 1000)
-        .refresh(REFRESH_TOKEN)
+        .refresh(REFRESH_TOKEN, true)
         .await
         .unwrap();
     assert_eq!(session, object(SESSION));
