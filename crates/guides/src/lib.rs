@@ -1,0 +1,4 @@
+#![doc = include_str!("../../../docs/from-nextjs.md")]
+// Snippets define handlers and app builders nothing calls; any other warning is an error.
+#![doc(test(attr(deny(warnings), allow(dead_code))))]
+#![forbid(unsafe_code)]
