@@ -7,6 +7,7 @@ mod encode;
 mod header;
 mod jar;
 mod plan;
+mod scopes;
 
 use std::fmt;
 
@@ -21,6 +22,7 @@ pub use header::{
 pub(crate) use jar::apply_writes;
 pub use jar::{CookieJar, SetAllCall};
 pub use plan::plan_writes;
+pub use scopes::clear_auth_cookies_at_scopes;
 
 /// `Max-Age` of every cookie written: 400 days, the longest browsers keep.
 pub const DEFAULT_MAX_AGE: i64 = 400 * 24 * 60 * 60;
