@@ -112,6 +112,9 @@ pub(crate) enum Kind {
         code: Option<String>,
         /// `weak_password.reasons`, when the server rejected a password as weak.
         weak_password_reasons: Option<Vec<String>>,
+        /// The body was not JSON (a gateway's or a wrong path's page): auth-js makes
+        /// such a 4xx an `AuthUnknownError`, not an `AuthApiError`.
+        unreadable: bool,
     },
     /// The connection failed, was reset, or the body could not be read.
     Network,
@@ -161,8 +164,34 @@ impl AuthError {
                 status,
                 code,
                 weak_password_reasons: None,
+                unreadable: false,
             },
             message,
+        )
+    }
+
+    /// An error answer whose body is not JSON.
+    pub(crate) fn api_unreadable(status: u16, message: impl Into<String>) -> Self {
+        Self::new(
+            Kind::Api {
+                status,
+                code: None,
+                weak_password_reasons: None,
+                unreadable: true,
+            },
+            message,
+        )
+    }
+
+    /// Whether this is an error answer whose body was not JSON (auth-js's
+    /// `AuthUnknownError` for a 4xx).
+    pub(crate) fn is_unreadable_answer(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Api {
+                unreadable: true,
+                ..
+            }
         )
     }
 
@@ -177,6 +206,7 @@ impl AuthError {
                 status,
                 code: Some("weak_password".to_owned()),
                 weak_password_reasons: Some(reasons),
+                unreadable: false,
             },
             message,
         )

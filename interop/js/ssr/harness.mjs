@@ -37,7 +37,14 @@
 //                                          //   seeded generator (PKCE verifier, flow id)
 //   "responses": [                         // served in order to the client's fetch
 //     {"status": 200, "headers": {...}, "body": <JSON value, or a string sent as is>}
+//     | {"networkError": "message"}        // fetch rejects with TypeError(message), as
+//                                          //   Node's fetch does when a connection fails
 //   ],                                     // when exhausted: 418 {"code":"harness_no_response"}
+//   "live": true,                          // optional: no canned responses; fetch goes to
+//                                          //   the network (a local Auth server at "url",
+//                                          //   e.g. the emulator). Each recorded request
+//                                          //   then also has "status" (the answer's) or
+//                                          //   "failed" (the message fetch rejected with)
 //   "steps": [ <step>, ... ],
 //   "stepTimeoutMs": 60000                 // optional
 // }
@@ -129,6 +136,7 @@ const BASE64_PREFIX = "base64-";
 // ─── Clock and randomness ──────────────────────────────────────────────────────────
 
 const realDateNow = Date.now;
+const realFetch = globalThis.fetch;
 const realSetTimeout = globalThis.setTimeout;
 const realGetRandomValues = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
 
@@ -258,8 +266,22 @@ function makeFetch(state) {
     } else if (isRequest && input.body) {
       body = await input.text();
     }
-    state.record.requests.push({ method, url, headers, body });
+    const recorded = { method, url, headers, body };
+    state.record.requests.push(recorded);
 
+    if (state.scenario.live === true) {
+      try {
+        const response = await realFetch(input, init);
+        recorded.status = response.status;
+        return response;
+      } catch (e) {
+        recorded.failed = e?.message ?? String(e);
+        throw e;
+      }
+    }
+    if (typeof state.responses[0]?.networkError === "string") {
+      throw new TypeError(state.responses.shift().networkError);
+    }
     const canned = state.responses.shift() ?? {
       status: 418,
       body: { code: "harness_no_response", msg: "the harness has no canned response left" },

@@ -62,7 +62,7 @@ pub(crate) fn parse_error(response: &RawResponse) -> AuthError {
         return if is_retryable_status(status) {
             AuthError::api(status, None, reason)
         } else {
-            AuthError::api(status, None, format!("{reason}: answer is not JSON"))
+            AuthError::api_unreadable(status, format!("{reason}: answer is not JSON"))
         };
     };
 

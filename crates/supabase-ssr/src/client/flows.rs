@@ -320,50 +320,78 @@ impl ServerClient {
         Ok(User::from_map(user))
     }
 
-    /// Signs out. `Local` deletes this browser's session (cookies first, then tells the
-    /// server); `Global` ends every session of the user on the server, then deletes the
-    /// cookies (kept when the server could not be reached); `Others` ends the user's
-    /// other sessions and keeps this one.
+    /// Signs out, as auth-js 2.119.1's `signOut` does under `@supabase/ssr`.
+    ///
+    /// `Local` deletes this browser's session cookies (with any PKCE verifier) first,
+    /// then asks the server to end that session: signing out of this browser never
+    /// depends on the network. `Global` asks the server to end every session of the
+    /// user, then deletes the cookies. `Others` asks it to end the user's other sessions
+    /// and never touches the cookies.
+    ///
+    /// How the answer to `POST /logout?scope=...` ends it:
+    ///
+    /// | Answer | Returns | `Local` cookies | `Global` cookies | `Others` cookies |
+    /// |---|---|---|---|---|
+    /// | 2xx | `Ok` | deleted | deleted | kept |
+    /// | 401, 403, 404 (in JSON), or `session_not_found` | `Ok` | deleted | deleted | kept |
+    /// | any other, or none | `Err` | deleted | kept | kept |
+    ///
+    /// The error is [transient] for a 5xx, a 429, a network failure or a timeout, and
+    /// retryable for all of them but 429, as auth-js's `AuthRetryableFetchError` is.
+    ///
+    /// A 401, 403 or 404 says the server no longer knows the session, the user or the
+    /// token, so auth-js counts it as signed out, and so does this. That includes a
+    /// token the server refused, or a gateway's 401, after which nothing was ended on
+    /// the server. As in auth-js, a `weak_password` code makes it an error, and so does
+    /// an answer whose body is not JSON (a wrong URL's 404 page: auth-js's
+    /// `AuthUnknownError`; unlike auth-js, the error keeps the HTTP status).
+    ///
+    /// An expired session is refreshed first, as [`get_session`](Self::get_session)
+    /// does. When that fails the error is returned without asking the server to sign
+    /// out (the expired token could not do it), and `Local` deletes the cookies if the
+    /// failure was transient (a rejected refresh has deleted them already). Without a
+    /// session nothing is sent: `Ok`, and `Local` and `Global` delete what is left.
+    ///
+    /// [transient]: AuthError::is_transient
     pub async fn sign_out(&self, scope: SignOutScope) -> Result<(), AuthError> {
         let session = match self.get_session().await {
-            Ok(s) => s,
-            Err(e) if scope == SignOutScope::Local && e.is_transient() => self.stored_session(),
+            Ok(session) => session,
             Err(e) if e.is_session_missing() => None,
-            Err(e) => return Err(e),
-        };
-        let token = session.as_ref().map(|s| s.access_token().to_owned());
-        match scope {
-            SignOutScope::Local => {
-                self.remove_session();
-                match token {
-                    Some(t) => self.auth.inner.api.logout(&t, scope).await,
-                    None => Ok(()),
-                }
-            }
-            SignOutScope::Others => match token {
-                Some(t) => self.auth.inner.api.logout(&t, scope).await,
-                None => Ok(()),
-            },
-            SignOutScope::Global => {
-                let Some(t) = token else {
+            Err(e) => {
+                if scope == SignOutScope::Local && e.is_transient() {
                     self.remove_session();
-                    return Ok(());
-                };
-                match self.auth.inner.api.logout(&t, scope).await {
-                    Ok(()) => {
-                        self.remove_session();
-                        Ok(())
-                    }
-                    Err(e)
-                        if e.is_session_missing()
-                            || matches!(e.status(), Some(401 | 403 | 404)) =>
-                    {
-                        self.remove_session();
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
                 }
+                return Err(e);
             }
+        };
+        if scope == SignOutScope::Local {
+            self.remove_session();
         }
+        let ended = match session {
+            Some(session) => match self
+                .auth
+                .inner
+                .api
+                .logout(session.access_token(), scope)
+                .await
+            {
+                // auth-js (`_signOut`): an `AuthApiError` with status 401, 403 or 404, or
+                // an `AuthSessionMissingError`. A `weak_password` answer is neither.
+                Err(e)
+                    if e.is_session_missing()
+                        || (matches!(e.status(), Some(401 | 403 | 404))
+                            && e.code() != Some("weak_password")
+                            && !e.is_unreadable_answer()) =>
+                {
+                    Ok(())
+                }
+                other => other,
+            },
+            None => Ok(()),
+        };
+        if scope == SignOutScope::Global && ended.is_ok() {
+            self.remove_session();
+        }
+        ended
     }
 }
