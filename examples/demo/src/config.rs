@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The demo user seeded into the embedded emulator.
@@ -93,10 +92,6 @@ pub struct DemoConfig {
     /// The app's public origin (`http://127.0.0.1:3000`), used in email and OAuth
     /// redirects; `None` derives it from the bound address.
     pub public_url: Option<String>,
-    /// Where the bundled browser client is (default `interop/js/dist/supabase-browser.js`).
-    pub browser_bundle: PathBuf,
-    /// Build the browser bundle with Node and esbuild when it is missing or stale.
-    pub build_browser_bundle: bool,
     /// OAuth providers offered on the sign-in page.
     pub oauth_providers: Vec<String>,
     /// Where the notes live (default: a throwaway PostgreSQL).
@@ -110,8 +105,6 @@ impl fmt::Debug for DemoConfig {
             .field("backend", &self.backend)
             .field("refresh_margin", &self.refresh_margin)
             .field("public_url", &self.public_url)
-            .field("browser_bundle", &self.browser_bundle)
-            .field("build_browser_bundle", &self.build_browser_bundle)
             .field("oauth_providers", &self.oauth_providers)
             .field("database", &self.database)
             .finish()
@@ -131,8 +124,6 @@ impl DemoConfig {
             },
             refresh_margin: Some(Duration::from_secs(20)),
             public_url: None,
-            browser_bundle: default_bundle_path(),
-            build_browser_bundle: true,
             oauth_providers: vec!["github".into()],
             database: Database::Throwaway,
         }
@@ -203,20 +194,4 @@ impl DemoConfig {
         self.database = database;
         self
     }
-
-    /// Where the browser bundle is, and whether to build it when missing or stale.
-    pub fn browser_bundle(mut self, path: impl Into<PathBuf>, build: bool) -> Self {
-        self.browser_bundle = path.into();
-        self.build_browser_bundle = build;
-        self
-    }
-}
-
-/// `interop/js` of this workspace: the pinned official JS packages.
-pub(crate) fn interop_js_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../interop/js"))
-}
-
-fn default_bundle_path() -> PathBuf {
-    interop_js_dir().join("dist").join("supabase-browser.js")
 }

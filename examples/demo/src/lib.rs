@@ -88,7 +88,6 @@ pub struct App {
     cookie_name: String,
     emulator: Option<Emulator>,
     demo_user: Option<(String, String)>,
-    bundle_error: Option<String>,
     db: Option<NotesDb>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -142,9 +141,10 @@ impl App {
             .map(|(e, p)| (e.as_str(), p.as_str()))
     }
 
-    /// Why the browser bundle could not be built at start, if it could not.
+    /// Why `/browser-client` cannot work: the committed browser bundle was missing when
+    /// the demo was built. `None` in a normal build.
     pub fn browser_bundle_error(&self) -> Option<&str> {
-        self.bundle_error.as_deref()
+        assets::bundle_missing()
     }
 
     /// The notes database in one line: `throwaway PostgreSQL 15.14 (removed on exit)`,
@@ -183,8 +183,7 @@ impl App {
 }
 
 /// Binds, sets up the notes database, starts the emulator (unless a real project is
-/// configured), seeds the demo user, builds the browser bundle if asked, and serves in a
-/// background task.
+/// configured), seeds the demo user, and serves in a background task.
 pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -242,15 +241,8 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
     let auth = builder.build()?;
     let cookie_name = auth.storage_key().to_owned();
 
-    let bundle_error = if config.build_browser_bundle {
-        assets::ensure_browser_bundle(&config.browser_bundle)
-            .await
-            .err()
-    } else {
-        None
-    };
-    if let Some(e) = &bundle_error {
-        tracing::warn!("browser client bundle unavailable: {e}");
+    if let Some(why) = assets::bundle_missing() {
+        tracing::warn!("browser client unavailable: {why}");
     }
 
     let demo_user = emulator
@@ -264,7 +256,6 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         demo_user: demo_user.clone(),
         public_url: url.clone(),
         alias_hosts,
-        browser_bundle: config.browser_bundle.clone(),
         oauth_providers: config.oauth_providers.clone(),
         refresh_margin,
         access_token_lifetime: lifetime,
@@ -293,7 +284,6 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         cookie_name,
         emulator,
         demo_user,
-        bundle_error,
         db: Some(db),
         shutdown: Some(tx),
         task: Some(task),

@@ -123,7 +123,7 @@ async fn main() -> ExitCode {
     }
     println!("  Database:   {}", app.database_summary());
     if let Some(e) = app.browser_bundle_error() {
-        println!("  Note:       /browser-client needs the JS bundle: {e}");
+        println!("  Note:       /browser-client will not work: {e}");
     }
     println!();
     println!("  Open {} and press Ctrl-C to stop.", app.url());

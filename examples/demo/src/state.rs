@@ -1,7 +1,6 @@
 //! What every handler shares.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -26,7 +25,6 @@ pub(crate) struct AppState {
     pub(crate) public_url: String,
     /// Other `Host` values this app answers to directly (`localhost:PORT`).
     pub(crate) alias_hosts: Vec<String>,
-    pub(crate) browser_bundle: PathBuf,
     pub(crate) oauth_providers: Vec<String>,
     pub(crate) refresh_margin: Duration,
     pub(crate) access_token_lifetime: Option<Duration>,

@@ -12,11 +12,7 @@ async fn start() -> (demo::App, reqwest::Client) {
     let app = demo::run(
         DemoConfig::emulator()
             .port(0)
-            .jwt_exp(Duration::from_secs(60))
-            .browser_bundle(
-                std::env::temp_dir().join("demo-http-test-no-bundle.js"),
-                false,
-            ),
+            .jwt_exp(Duration::from_secs(60)),
     )
     .await
     .unwrap();
@@ -89,17 +85,6 @@ async fn pages_render_and_protected_pages_redirect() {
             .unwrap()
             .contains("There is no page here")
     );
-
-    // The bundle was not built for this test: the page says how to build it.
-    let page = client
-        .get(format!("{}/browser-client", app.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("node browser/build.mjs"), "{page}");
     app.shutdown().await;
 }
 

@@ -47,11 +47,7 @@ async fn two_instances_without_shared_state_keep_one_browser_signed_in() {
                 .port(0)
                 .refresh_margin(Duration::from_secs(1))
                 // Sessions only: no notes database to start per instance.
-                .database(Database::Off)
-                .browser_bundle(
-                    std::env::temp_dir().join("demo-scale-out-no-bundle.js"),
-                    false,
-                ),
+                .database(Database::Off),
         )
     };
     let (a, b) = (instance().await.unwrap(), instance().await.unwrap());

@@ -219,8 +219,7 @@ async fn soak_with_random_auth_faults() {
             .refresh_margin(REFRESH_MARGIN)
             .autoconfirm(true)
             // Sessions only: the notes database is not under test here.
-            .database(Database::Off)
-            .browser_bundle(std::env::temp_dir().join("demo-soak-no-bundle.js"), false),
+            .database(Database::Off),
     )
     .await
     .unwrap();

@@ -139,8 +139,7 @@ pub(crate) async fn browser_client(
         &Ctx::new(&app, user),
         user,
         &app.supabase_key,
-        assets::bundle_ready(&app.browser_bundle),
-        assets::BUILD_HINT,
+        assets::bundle_missing(),
     )
     .into_response()
 }

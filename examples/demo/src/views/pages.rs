@@ -176,13 +176,13 @@ pub(crate) fn account(ctx: &Ctx<'_>, v: &AccountView<'_>) -> Html<String> {
     )
 }
 
-/// The page whose script is the official `createBrowserClient`.
+/// The page whose script is the official `createBrowserClient`; `bundle_missing` says
+/// why the script is not there, in a build without it.
 pub(crate) fn browser_client(
     ctx: &Ctx<'_>,
     server_email: Option<&str>,
     supabase_key: &str,
-    bundle_ready: bool,
-    build_hint: &str,
+    bundle_missing: Option<&str>,
 ) -> Html<String> {
     layout(
         ctx,
@@ -191,7 +191,8 @@ pub(crate) fn browser_client(
             h1 { "The official browser client, same session" }
             p {
                 "This page runs " code { "createBrowserClient" } " from " code { "@supabase/ssr" }
-                ", bundled with esbuild. It reads the session from " code { "document.cookie" }
+                " (the pinned package, bundled with esbuild into a file committed with the demo). "
+                "It reads the session from " code { "document.cookie" }
                 " (the cookies this Rust server wrote), then asks the Auth server who the user is."
             }
             section.grid {
@@ -201,12 +202,10 @@ pub(crate) fn browser_client(
                 }
                 div.card #browser-client data-supabase-url=(ctx.supabase_url) data-supabase-key=(supabase_key) data-state="loading" {
                     h2 { "The browser client sees" }
-                    @if bundle_ready {
-                        p #browser-status { "Loading the browser client…" }
+                    @if let Some(why) = bundle_missing {
+                        p.error #browser-status { "The browser client is not in this build: " (why) "." }
                     } @else {
-                        p.error #browser-status {
-                            "The browser bundle is not built. Run " code { (build_hint) } " and reload."
-                        }
+                        p #browser-status { "Loading the browser client…" }
                     }
                     dl {
                         dt { "Session cookies" } dd #browser-cookies { "—" }
@@ -217,7 +216,7 @@ pub(crate) fn browser_client(
                     }
                 }
             }
-            @if bundle_ready {
+            @if bundle_missing.is_none() {
                 script type="module" src="/static/supabase-browser.js" {}
             }
         },

@@ -14,19 +14,11 @@ use supabase_ssr::cookies::CookieJar;
 pub(crate) const NEEDS_POSTGRES: &str =
     "Notes need PostgreSQL: apt-get install postgresql, or set DATABASE_URL=postgres://...";
 
-/// The demo with the embedded emulator, on a free port, without the JS bundle.
+/// The demo with the embedded emulator, on a free port.
 pub(crate) async fn start(database: Database) -> demo::App {
-    demo::run(
-        DemoConfig::emulator()
-            .port(0)
-            .database(database)
-            .browser_bundle(
-                std::env::temp_dir().join("demo-notes-test-no-bundle.js"),
-                false,
-            ),
-    )
-    .await
-    .unwrap()
+    demo::run(DemoConfig::emulator().port(0).database(database))
+        .await
+        .unwrap()
 }
 
 /// A client that keeps cookies and shows redirects instead of following them.
