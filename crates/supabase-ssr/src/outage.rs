@@ -4,8 +4,8 @@
 //! each paying the retry budget (seconds per page during an outage). After a transient
 //! failure, refreshes are paused for a while: requests whose access token is still valid
 //! go on with it at once, requests whose token has expired get a transient error at once
-//! (signed out for this request, cookies kept). When the pause ends, one request probes;
-//! the others stay paused until its answer. Each failed probe doubles the pause, up to
+//! (signed out for this request, cookies kept). When the pause ends, one request probes
+//! (one attempt, no retries); the others stay paused until its answer. Each failed probe doubles the pause, up to
 //! 30 s; any answer from the Auth server (even a refusal) ends it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,6 +17,15 @@ const FIRST_PAUSE_MS: i64 = 1_000;
 /// The longest pause.
 const MAX_PAUSE_MS: i64 = 30_000;
 
+/// What kind of refresh attempt [`AuthOutage::permit`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// Auth is up: retries within the budget as usual.
+    Normal,
+    /// The probe at the end of a pause: one attempt.
+    Probe,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct AuthOutage {
     /// Clock millis until which no refresh is attempted; 0 while Auth is up.
@@ -26,13 +35,14 @@ pub(crate) struct AuthOutage {
 }
 
 impl AuthOutage {
-    /// Whether a refresh may be attempted at `now`: `Ok` while Auth is up, and for the
-    /// one caller that probes once a pause is over; otherwise the transient error the
-    /// caller returns without a request.
-    pub(crate) fn permit(&self, now: i64) -> Result<(), AuthError> {
+    /// Whether a refresh may be attempted at `now`: `Ok(Attempt::Normal)` while Auth is
+    /// up, `Ok(Attempt::Probe)` for the one caller that probes once a pause is over (one
+    /// attempt, no retries: Auth was failing a moment ago); otherwise the transient error
+    /// the caller returns without a request.
+    pub(crate) fn permit(&self, now: i64) -> Result<Attempt, AuthError> {
         let until = self.paused_until.load(Ordering::Acquire);
         if until == 0 {
-            return Ok(());
+            return Ok(Attempt::Normal);
         }
         if now >= until {
             // The pause is over: the first caller here probes, and keeps the others
@@ -48,7 +58,7 @@ impl AuthOutage {
                 )
                 .is_ok()
             {
-                return Ok(());
+                return Ok(Attempt::Probe);
             }
         }
         let left = self
@@ -91,7 +101,7 @@ mod tests {
     #[test]
     fn pauses_double_to_30_s_one_probe_each_and_any_answer_ends_them() {
         let outage = AuthOutage::default();
-        assert!(outage.permit(0).is_ok());
+        assert_eq!(outage.permit(0).unwrap(), Attempt::Normal);
 
         outage.failed(10_000);
         // Paused for 1 s: nobody tries; the error says for how long.
@@ -103,7 +113,7 @@ mod tests {
              server failure (500 ms left)"
         );
         // At the end of the pause, one probe; the next caller stays paused.
-        assert!(outage.permit(11_000).is_ok());
+        assert_eq!(outage.permit(11_000).unwrap(), Attempt::Probe);
         assert!(outage.permit(11_000).is_err());
         // The probe fails: 2 s, then 4, 8, 16, 30, 30.
         let mut now = 11_000;
@@ -115,7 +125,8 @@ mod tests {
         }
         // An answer (even a refusal) ends it, and a later failure starts from 1 s.
         outage.answered();
-        assert!(outage.permit(now).is_ok() && outage.permit(now).is_ok());
+        assert_eq!(outage.permit(now).unwrap(), Attempt::Normal);
+        assert_eq!(outage.permit(now).unwrap(), Attempt::Normal);
         outage.failed(now);
         assert!(outage.permit(now + 999).is_err());
         assert!(outage.permit(now + 1_000).is_ok());

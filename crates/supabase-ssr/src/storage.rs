@@ -27,6 +27,9 @@ struct State {
     /// The failure of this request's refresh, if one failed: one request never tries
     /// twice, however many extractors or calls ask for the session.
     failed_refresh: Option<AuthError>,
+    /// This request refreshed the session already (a session shorter-lived than the
+    /// refresh margin would otherwise be refreshed again by every later call).
+    refreshed: bool,
 }
 
 impl CookieStorage {
@@ -52,6 +55,16 @@ impl CookieStorage {
     /// Remembers that this request's refresh failed.
     pub(crate) fn remember_failed_refresh(&self, error: &AuthError) {
         self.lock().failed_refresh = Some(error.clone());
+    }
+
+    /// Whether this request refreshed the session already.
+    pub(crate) fn refreshed(&self) -> bool {
+        self.lock().refreshed
+    }
+
+    /// Remembers that this request refreshed the session.
+    pub(crate) fn remember_refreshed(&self) {
+        self.lock().refreshed = true;
     }
 
     /// The view, read with `get_all` on first use.

@@ -484,3 +484,41 @@ async fn an_unreachable_auth_server_with_an_expired_session_keeps_cookies() {
     assert!(started.elapsed() < BUDGET + SLACK);
     assert!(jar.set_all_calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_request_refreshes_once_even_when_tokens_live_less_than_the_margin() {
+    // 60 s tokens under the 90 s refresh margin: every session "expires soon", the
+    // refreshed one too.
+    let emu = supabase_auth_emulator::EmulatorConfig::default()
+        .jwt_exp(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    emu.create_user(EMAIL, PASSWORD).await.unwrap();
+    let auth = auth(&emu);
+    let cookies = signed_in_cookies(&auth).await;
+    emu.clear_requests();
+
+    let jar = Arc::new(CookieJar::new(cookies));
+    let client = auth.server_client(jar.clone());
+    for _ in 0..3 {
+        assert_eq!(
+            client.get_claims().await.unwrap().unwrap().email.as_deref(),
+            Some(EMAIL)
+        );
+        assert!(client.get_session().await.unwrap().is_some());
+    }
+    assert_eq!(refreshes(&emu), 1);
+    assert_eq!(
+        written(&jar.set_all_calls()),
+        vec![vec![(KEY.to_owned(), Some(34_560_000))]]
+    );
+
+    // The next request (another client over the new cookies) refreshes again, once.
+    let next = Arc::new(CookieJar::new(jar.cookies()));
+    let client = auth.server_client(next.clone());
+    client.get_claims().await.unwrap().unwrap();
+    client.get_session().await.unwrap().unwrap();
+    assert_eq!(refreshes(&emu), 2);
+    assert_eq!(written(&next.set_all_calls()).len(), 1);
+}

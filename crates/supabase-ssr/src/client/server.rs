@@ -57,7 +57,9 @@ impl ServerClient {
         let Some(session) = self.stored_session() else {
             return Ok(None);
         };
-        if !self.expires_soon(&session) {
+        // Refreshed once in this request already: that session is the one to use, even
+        // if it too expires within the margin (tokens shorter-lived than the margin).
+        if !self.expires_soon(&session) || self.storage.refreshed() {
             return Ok(Some(session));
         }
         // Boxed: the refresh makes a large future, which the common case (nothing to
@@ -156,7 +158,7 @@ impl ServerClient {
         }
         let auth = &self.auth;
         let rt = session.refresh_token();
-        let retry = session.is_expired(auth.now_millis());
+        let expired = session.is_expired(auth.now_millis());
         let outcome = auth
             .inner
             .refresh
@@ -165,7 +167,11 @@ impl ServerClient {
                 || auth.now_millis(),
                 || async {
                     let outage = &auth.inner.outage;
-                    outage.permit(auth.now_millis())?;
+                    // Retries within the budget only for an expired token while Auth is
+                    // up: a still-valid one can go on as it is, and a probe at the end of
+                    // a pause knows Auth was failing a moment ago.
+                    let attempt = outage.permit(auth.now_millis())?;
+                    let retry = expired && attempt == crate::outage::Attempt::Normal;
                     let answer = auth.inner.api.refresh(rt, retry).await;
                     match &answer {
                         Err(error) if error.is_transient() => outage.failed(auth.now_millis()),
@@ -180,6 +186,7 @@ impl ServerClient {
         match outcome {
             Ok(fresh) => {
                 self.save_session(&fresh, &[]);
+                self.storage.remember_refreshed();
                 Ok(fresh)
             }
             Err(error) => {
