@@ -25,6 +25,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "API docs, rustdoc warnings denied (broken links, bad code blocks)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "The published crates package and build from their .crate files (cargo package)"
+cargo package --locked --allow-dirty --quiet \
+  -p supabase-ssr -p supabase-ssr-axum -p supabase-ssr-actix \
+  -p supabase-ssr-postgres -p supabase-auth-emulator
+
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

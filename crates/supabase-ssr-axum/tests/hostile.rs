@@ -233,7 +233,11 @@ async fn auth_outages_keep_cookies_and_never_become_a_5xx() {
             .status,
         StatusCode::OK
     );
-    let expired_app = app(SupabaseLayer::new(auth_ahead(&emu, 3700)));
+    // Its clock is kept, to move past the pause of refreshes a failure starts.
+    let clock = clock_ahead(&emu, 3700);
+    let expired_app = app(SupabaseLayer::new(
+        builder(&emu).clock(clock.clone()).build().unwrap(),
+    ));
     // Its JWKS cache too, with a session signed in at its (later) time.
     let later = signed_in_cookies(&auth(&emu)).await;
     assert_eq!(
@@ -255,6 +259,8 @@ async fn auth_outages_keep_cookies_and_never_become_a_5xx() {
         emu.faults().clear();
         apply(&emu);
         emu.faults().jwks_outage(true);
+        // Past the pause the previous outage started: this one's refresh reaches Auth.
+        clock.advance_millis(31_000);
 
         // Still valid: served as usual, nothing written.
         let res = send(&healthy, get_with("/dashboard", &[&fresh_header])).await;
@@ -287,8 +293,10 @@ async fn auth_outages_keep_cookies_and_never_become_a_5xx() {
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{name}");
         assert!(res.set_cookies().is_empty(), "{name}");
     }
-    // Auth is back: the next request refreshes and sets the new session.
+    // Auth is back: the first request after the pause refreshes and sets the new
+    // session.
     emu.faults().clear();
+    clock.advance_millis(31_000);
     let res = send(&expired_app, get_with("/dashboard", &[&fresh_header])).await;
     assert_eq!(res.status, StatusCode::OK, "{res:?}");
     let lines = res.set_cookies();

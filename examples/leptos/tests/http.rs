@@ -10,6 +10,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use leptos_app::{DEMO_EMAIL, DEMO_PASSWORD};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CACHE_CONTROL, ORIGIN, REFERER};
@@ -290,8 +292,10 @@ async fn an_auth_outage_is_not_a_sign_out() {
         "{body}"
     );
 
-    // Auth is back: the same cookie refreshes and the user is there.
+    // Auth is back: after the pause of refreshes the failures started (at most 30 s),
+    // the same cookie refreshes and the user is there.
     faults.stop_failing();
+    h.advance(Duration::from_secs(31));
     let res = h.get(&browser, "/protected").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(set_cookie_names(&res), vec![cookie]);
