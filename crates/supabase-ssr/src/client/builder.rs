@@ -118,7 +118,10 @@ impl SupabaseAuthBuilder {
     }
 
     /// Total time a refresh may take, retries included (default 3 s). The JS client can
-    /// block for about 25 s during an Auth outage; a server should not.
+    /// block for about 25 s during an Auth outage; a server should not. Only the refresh
+    /// of an expired session retries: a session whose access token is still valid gets
+    /// one attempt, and after a transient failure refreshes pause for the whole process
+    /// (1 s, doubling up to 30 s, one single-attempt probe per pause).
     pub fn retry_budget(mut self, budget: Duration) -> Self {
         self.api.retry_budget = budget;
         self

@@ -50,9 +50,11 @@ impl ServerClient {
     /// [`Self::get_user`] to know who the user is.
     ///
     /// `Ok(None)`: no session. An invalid session value is deleted. When the refresh
-    /// fails: a still-valid session is returned as it is; otherwise the error is
+    /// fails (or is not attempted, while refreshes are paused after an Auth server
+    /// failure): a still-valid session is returned as it is; otherwise the error is
     /// returned, and the cookies are deleted only when the Auth server rejected the
-    /// refresh token (never on network errors, 5xx or 429).
+    /// refresh token (never on network errors, 5xx or 429). A request refreshes at most
+    /// once, however many calls ask for the session.
     pub async fn get_session(&self) -> Result<Option<UnverifiedSession>, AuthError> {
         let Some(session) = self.stored_session() else {
             return Ok(None);
