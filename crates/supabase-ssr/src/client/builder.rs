@@ -26,15 +26,12 @@ pub struct SupabaseAuthBuilder {
     refresh_margin: Duration,
     reuse_window: Duration,
     session_cache_entries: usize,
+    /// `Some` when set with [`Self::issuer`]; otherwise the project's Auth URL.
     issuer: Option<Option<String>>,
-    audience: Option<String>,
-    leeway: Duration,
-    jwks_ttl: Duration,
-    unknown_kid_cooldown: Duration,
-    jwks_stale_max: Duration,
+    /// The verification settings, with `JwtConfig`'s defaults (one place for them); the
+    /// issuer is filled in by `build`.
+    jwt: JwtConfig,
     user_fallback_concurrency: usize,
-    verified_token_cache_entries: usize,
-    verified_token_cache_max_age: Duration,
     api_keys: ApiKeys,
 }
 
@@ -58,14 +55,8 @@ impl SupabaseAuthBuilder {
             reuse_window: Duration::from_secs(10),
             session_cache_entries: crate::session::SESSION_CACHE_ENTRIES,
             issuer: None,
-            audience: Some("authenticated".into()),
-            leeway: Duration::ZERO,
-            jwks_ttl: Duration::from_secs(600),
-            unknown_kid_cooldown: Duration::from_secs(30),
-            jwks_stale_max: Duration::from_secs(3600),
+            jwt: JwtConfig::for_auth_url(""),
             user_fallback_concurrency: super::fallback::DEFAULT_CONCURRENCY,
-            verified_token_cache_entries: 10_000,
-            verified_token_cache_max_age: Duration::from_secs(3600),
         }
     }
 
@@ -164,34 +155,34 @@ impl SupabaseAuthBuilder {
 
     /// The expected `aud` claim; `None` turns the check off (default `authenticated`).
     pub fn jwt_audience(mut self, audience: Option<String>) -> Self {
-        self.audience = audience;
+        self.jwt.audience = audience;
         self
     }
 
     /// Clock leeway for `exp` and `nbf` (default 0, as auth-js).
     pub fn jwt_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.jwt.leeway_secs = leeway.as_secs();
         self
     }
 
     /// How long fetched signing keys are used before the JWKS is fetched again
     /// (default 10 minutes).
     pub fn jwks_ttl(mut self, ttl: Duration) -> Self {
-        self.jwks_ttl = ttl;
+        self.jwt.jwks_ttl = ttl;
         self
     }
 
     /// At most one JWKS refetch for unknown key ids per this period, shared by all
     /// requests (default 30 s).
     pub fn jwks_refetch_cooldown(mut self, cooldown: Duration) -> Self {
-        self.unknown_kid_cooldown = cooldown;
+        self.jwt.unknown_kid_cooldown = cooldown;
         self
     }
 
     /// When the JWKS cannot be fetched, keys fetched earlier stay in use this long
     /// (default 1 hour).
     pub fn jwks_stale_max(mut self, max: Duration) -> Self {
-        self.jwks_stale_max = max;
+        self.jwt.stale_max = max;
         self
     }
 
@@ -204,19 +195,19 @@ impl SupabaseAuthBuilder {
     /// rather than into new allocations, so the process's memory stays flat however many
     /// distinct tokens go through.
     pub fn verified_token_cache(mut self, max_entries: usize) -> Self {
-        self.verified_token_cache_entries = max_entries;
+        self.jwt.verified_token_cache_entries = max_entries;
         self
     }
 
     /// Verifies the signature of every access token, every time.
     pub fn disable_verified_token_cache(mut self) -> Self {
-        self.verified_token_cache_entries = 0;
+        self.jwt.verified_token_cache_entries = 0;
         self
     }
 
     /// The longest a verified token is remembered, whatever its `exp` (default 1 hour).
     pub fn verified_token_cache_max_age(mut self, max_age: Duration) -> Self {
-        self.verified_token_cache_max_age = max_age;
+        self.jwt.verified_token_cache_max_age = max_age;
         self
     }
 
@@ -282,17 +273,11 @@ impl SupabaseAuthBuilder {
         );
         let api = AuthApi::new(http, &project.auth_url, self.api_key.trim(), self.api)?;
         let storage_key = self.cookies.name.clone().unwrap_or(project.storage_key);
-        let mut jwt_config = JwtConfig::for_auth_url(&project.auth_url);
-        if let Some(issuer) = self.issuer {
-            jwt_config.issuer = issuer;
-        }
-        jwt_config.audience = self.audience;
-        jwt_config.leeway_secs = self.leeway.as_secs();
-        jwt_config.jwks_ttl = self.jwks_ttl;
-        jwt_config.unknown_kid_cooldown = self.unknown_kid_cooldown;
-        jwt_config.stale_max = self.jwks_stale_max;
-        jwt_config.verified_token_cache_entries = self.verified_token_cache_entries;
-        jwt_config.verified_token_cache_max_age = self.verified_token_cache_max_age;
+        let mut jwt_config = self.jwt;
+        jwt_config.issuer = match self.issuer {
+            Some(issuer) => issuer,
+            None => JwtConfig::for_auth_url(&project.auth_url).issuer,
+        };
         let jwt = JwtVerifier::new(
             jwt_config,
             Arc::new(ApiJwks(api.clone())),
