@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::cookies::{CACHE_HEADERS, SetCookie, encode_uri_component};
+use crate::cookies::{CACHE_HEADERS, SetCookie, encode_uri_component, trim_sp_tab_bytes};
 
 /// What to do with a request's `Cookie` header once the client has written cookies:
 /// the answer of [`edit_cookie_header`].
@@ -52,7 +52,7 @@ pub fn edit_cookie_header<'a>(
     let mut pairs: Vec<Option<Vec<u8>>> = fields
         .into_iter()
         .flat_map(|field| field.split(|b| *b == b';'))
-        .map(trim_sp_tab)
+        .map(trim_sp_tab_bytes)
         .filter(|pair| !pair.is_empty())
         .map(|pair| Some(pair.to_vec()))
         .collect();
@@ -218,20 +218,7 @@ fn is_field_value(bytes: &[u8]) -> bool {
 /// for a fragment without `=`.
 fn pair_name(pair: &[u8]) -> Option<&[u8]> {
     let eq = pair.iter().position(|b| *b == b'=')?;
-    Some(trim_sp_tab(&pair[..eq]))
-}
-
-fn trim_sp_tab(bytes: &[u8]) -> &[u8] {
-    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes
-        .iter()
-        .position(|b| !is_space(b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
+    Some(trim_sp_tab_bytes(&pair[..eq]))
 }
 
 /// What a browser keys a cookie by: its name, `Domain` (lowercase, leading dot dropped)
@@ -275,13 +262,13 @@ impl CookieKey {
             path: None,
         };
         for attribute in parts {
-            let attribute = trim_sp_tab(attribute);
+            let attribute = trim_sp_tab_bytes(attribute);
             let Some(eq) = attribute.iter().position(|b| *b == b'=') else {
                 continue;
             };
             let (attr, value) = (
-                trim_sp_tab(&attribute[..eq]),
-                trim_sp_tab(&attribute[eq + 1..]),
+                trim_sp_tab_bytes(&attribute[..eq]),
+                trim_sp_tab_bytes(&attribute[eq + 1..]),
             );
             if attr.eq_ignore_ascii_case(b"domain") {
                 key.domain = Some(Self::domain(value));

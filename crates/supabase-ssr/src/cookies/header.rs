@@ -210,7 +210,8 @@ pub(crate) fn combined_from_header<'a>(
     }
 }
 
-fn trim_sp_tab_bytes(b: &[u8]) -> &[u8] {
+/// `b` without leading and trailing spaces and tabs, as `cookie.parse` trims.
+pub(crate) fn trim_sp_tab_bytes(b: &[u8]) -> &[u8] {
     &b[sp_tab_trimmed(b)]
 }
 

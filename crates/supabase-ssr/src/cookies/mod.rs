@@ -15,7 +15,7 @@ pub use chunk::{MAX_CHUNK_SIZE, combine_chunks, create_chunks, is_chunk_like};
 pub use encode::{
     BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value,
 };
-pub(crate) use header::{RawRead, combined_from_header};
+pub(crate) use header::{RawRead, combined_from_header, trim_sp_tab_bytes};
 pub use header::{
     cookie_header_value, parse_cookie_fields, parse_cookie_header, parse_cookie_headers,
 };
