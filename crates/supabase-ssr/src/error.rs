@@ -325,12 +325,12 @@ impl AuthError {
             Kind::Api { code, .. } if code.as_deref() == Some("bad_jwt") => {
                 AuthErrorKind::InvalidToken
             }
-            _ if self.is_transient() => AuthErrorKind::AuthUnavailable,
-            Kind::Api { .. } => AuthErrorKind::Rejected,
-            // Covered by `is_transient` above; kept for exhaustiveness.
-            Kind::Network | Kind::Timeout | Kind::InvalidResponse { .. } => {
+            Kind::Network | Kind::Timeout | Kind::InvalidResponse { unreadable: true } => {
                 AuthErrorKind::AuthUnavailable
             }
+            // 5xx and 429, as `is_transient` says.
+            Kind::Api { .. } if self.is_transient() => AuthErrorKind::AuthUnavailable,
+            Kind::Api { .. } => AuthErrorKind::Rejected,
         }
     }
 
