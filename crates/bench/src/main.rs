@@ -1,10 +1,10 @@
 //! Benchmarks of supabase-ssr that need more than criterion: HTTP load through the axum
 //! proxy against a plain route and the official JS stack, the bearer path through
-//! `ApiAuthLayer`, the actix-web middleware against plain actix-web, a refresh storm, resident memory under a stream of distinct tokens, and
-//! RLS-scoped PostgreSQL transactions against the same transactions without the context.
+//! `ApiAuthLayer`, the actix-web middleware against plain actix-web, a refresh storm, resident memory under a stream of distinct tokens, the
+//! size of session cookies with each `CookieContents`, and RLS-scoped PostgreSQL transactions against the same transactions without the context.
 //!
 //! ```text
-//! cargo run --release -p bench -- http|api|actix|storm|memory|rls|all [--quick]
+//! cargo run --release -p bench -- http|api|actix|storm|memory|rls|cookies|all [--quick]
 //! ```
 //!
 //! Everything listens on 127.0.0.1 or a unix socket only, every run is bounded in time, and every process
@@ -13,6 +13,7 @@
 mod actix;
 mod api;
 mod common;
+mod cookies;
 mod http;
 mod instr;
 mod load;
@@ -47,7 +48,9 @@ COMMANDS:
              transaction without the context, on one pool of a throwaway PostgreSQL (or
              of a database of its own on DATABASE_URL's server); statements and round
              trips per transaction, read off the wire
-    all      the six above, in turn
+    cookies  the session cookies of a typical session and of one with profile metadata,
+             with each CookieContents: cookies, Cookie header bytes, JSON bytes
+    all      the seven above, in turn
 
 OPTIONS:
     --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
@@ -174,13 +177,15 @@ fn main() -> ExitCode {
             "storm" => storm::run(&options).await,
             "memory" => memory::run(&options).await,
             "rls" => rls::run(&options).await,
+            "cookies" => cookies::run().await,
             "all" => {
                 http::run(&options).await?;
                 api::run(&options).await?;
                 actix::run(&options).await?;
                 storm::run(&options).await?;
                 memory::run(&options).await?;
-                rls::run(&options).await
+                rls::run(&options).await?;
+                cookies::run().await
             }
             other => Err(format!("unknown command {other}\n\n{USAGE}")),
         }

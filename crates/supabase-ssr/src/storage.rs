@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::AuthError;
+use crate::session::User;
 
 use crate::cookies::{
     CACHE_HEADERS, Cookie, CookieConfig, CookieMethods, RawRead, apply_writes, combine_chunks,
@@ -30,6 +31,9 @@ struct State {
     /// This request refreshed the session already (a session shorter-lived than the
     /// refresh margin would otherwise be refreshed again by every later call).
     refreshed: bool,
+    /// With tokens-only cookies, the user this request got from the Auth server: what
+    /// `@supabase/ssr` keeps in its per-client memory `userStorage`.
+    split_user: Option<Arc<User>>,
 }
 
 impl CookieStorage {
@@ -65,6 +69,16 @@ impl CookieStorage {
     /// Remembers that this request refreshed the session.
     pub(crate) fn remember_refreshed(&self) {
         self.lock().refreshed = true;
+    }
+
+    /// The user kept apart from tokens-only cookies in this request, if any.
+    pub(crate) fn split_user(&self) -> Option<Arc<User>> {
+        self.lock().split_user.clone()
+    }
+
+    /// Keeps (`Some`) or forgets (`None`) the user of tokens-only cookies.
+    pub(crate) fn set_split_user(&self, user: Option<Arc<User>>) {
+        self.lock().split_user = user;
     }
 
     /// The view, read with `get_all` on first use.

@@ -1,7 +1,9 @@
 //! The Rust `ServerClient` and the official `createServerClient` run the same scenarios
 //! against the same canned Auth answers: every `set_all` call (names, values, the
-//! Set-Cookie bytes, the cache headers) and every HTTP request (method, path, query,
-//! body, headers) must be equal.
+//! Set-Cookie bytes, the cache headers), every HTTP request (method, path, query,
+//! body, headers) and what every `getSession` gives (its access token and user) must
+//! be equal. Each scenario runs with the default cookie contents and, where marked,
+//! with tokens-only cookies (`cookies: { encode: "tokens-only" }`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod interop;
@@ -16,16 +18,28 @@ use interop::{
 };
 use serde_json::{Value, json};
 use supabase_ssr::clock::ManualClock;
-use supabase_ssr::cookies::{Cookie, CookieConfig, CookieJar, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieContents, CookieJar, to_base64_value};
 use supabase_ssr::{SignOutScope, SupabaseAuth, VerifyOtp};
 use support::{Reply, TestServer};
 
 /// A scenario: the browser's cookies, the Auth answers in order, the calls.
 struct Case {
     name: &'static str,
+    contents: CookieContents,
     jar: Vec<Cookie>,
     responses: Vec<Value>,
     steps: Vec<Value>,
+}
+
+impl Case {
+    /// The scenario for the JS harness.
+    fn scenario(&self) -> Value {
+        let mut scenario = client_scenario(&self.jar, self.responses.clone(), self.steps.clone());
+        if self.contents == CookieContents::TokensOnly {
+            scenario["cookies"] = json!({ "encode": "tokens-only" });
+        }
+        scenario
+    }
 }
 
 fn reply_of(response: &Value) -> Reply {
@@ -48,11 +62,38 @@ fn reply_of(response: &Value) -> Reply {
 /// A request as compared: method, path and query, body, the compared headers.
 type Sent = (String, String, Option<String>, Vec<(String, String)>);
 
-/// What one step did: its `set_all` calls and its requests.
+/// What one step did: its `set_all` calls and its requests, and for `getSession` what
+/// it gave: `null` (no session), `"error"`, or `{access_token, user}` with `user` null
+/// when the session has none.
 #[derive(Debug, PartialEq)]
 struct Effects {
     set_all: Vec<SetAllCall>,
     requests: Vec<Sent>,
+    session: Option<Value>,
+}
+
+/// What a JS `getSession` step gave, in the shape of [`Effects::session`]. A user that
+/// auth-js cannot give (the proxy that throws on every access, under tokens-only
+/// cookies) makes `JSON.stringify(session)` fail: that reads as no user.
+fn js_session(step: &Value) -> Option<Value> {
+    if step["op"] != "getSession" {
+        return None;
+    }
+    let result = &step["result"];
+    if !result["error"].is_null() {
+        return Some(json!("error"));
+    }
+    let session = &result["data"]["session"];
+    if session.is_null() {
+        return Some(Value::Null);
+    }
+    let text = step["sessionJson"].as_str().unwrap();
+    let user = if text.starts_with("<unavailable") {
+        Value::Null
+    } else {
+        serde_json::from_str::<Value>(text).unwrap()["user"].clone()
+    };
+    Some(json!({ "access_token": session["access_token"], "user": user }))
 }
 
 /// The headers both clients must send alike (`x-client-info` names each library).
@@ -64,6 +105,7 @@ const COMPARED_HEADERS: [&str; 4] = [
 ];
 
 fn js_effects(record: &Value, init: Option<&Value>) -> Effects {
+    let session = js_session(record);
     let mut set_all = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     for r in init.into_iter().chain(std::iter::once(record)) {
@@ -91,6 +133,7 @@ fn js_effects(record: &Value, init: Option<&Value>) -> Effects {
                 (r.method, path, r.body.filter(|b| !b.is_empty()), headers)
             })
             .collect(),
+        session,
     }
 }
 
@@ -102,6 +145,7 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
     let auth = SupabaseAuth::builder(server.url(), KEY)
         .clock(ManualClock::new(NOW))
         .jwt_issuer(Some("http://127.0.0.1:54321/auth/v1".into()))
+        .cookie_contents(case.contents)
         .build()
         .unwrap();
     let mut jar = Arc::new(CookieJar::new(case.jar.clone()));
@@ -111,6 +155,7 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
     let mut out = Vec::new();
     for step in &case.steps {
         let op = step["op"].as_str().unwrap();
+        let mut session = None;
         match op {
             "signInWithPassword" => {
                 let _ = client
@@ -121,7 +166,18 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
                     .await;
             }
             "getSession" => {
-                let _ = client.get_session().await;
+                session = Some(match client.get_session().await {
+                    Ok(Some(s)) => json!({
+                        "access_token": s.access_token(),
+                        "user": s.user().map(|u| Value::Object(u.into_json())),
+                    }),
+                    Ok(None) => Value::Null,
+                    // A rejected refresh of an expired session: JS refreshed while the
+                    // client was built, so its getSession finds no session; Rust refreshes
+                    // on this call and says why. Both delete the cookies (compared above).
+                    Err(e) if !e.is_transient() => Value::Null,
+                    Err(_) => json!("error"),
+                });
             }
             "getUser" => {
                 let _ = client.get_user().await;
@@ -185,7 +241,11 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
             })
             .collect();
         seen_requests = recorded.len();
-        out.push(Effects { set_all, requests });
+        out.push(Effects {
+            set_all,
+            requests,
+            session,
+        });
     }
     out
 }
@@ -206,6 +266,147 @@ fn session_expiring_in(secs_left: i64) -> String {
     let mut body = session_body(user, NOW - 3_600_000, "old");
     body["expires_at"] = json!(NOW / 1000 + secs_left);
     body.to_string()
+}
+
+/// `json` without its `user`: a session as tokens-only cookies store it (the bodies
+/// here hold only numbers `serde_json` writes as `JSON.stringify` does).
+fn tokens_only(json: &str) -> String {
+    let mut map: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap();
+    map.shift_remove("user");
+    Value::Object(map).to_string()
+}
+
+/// The split-out user cookie (`<key>-user`) a tokens-only browser client may leave.
+fn user_cookie() -> Cookie {
+    Cookie::new(
+        format!("{STORAGE_KEY}-user"),
+        to_base64_value(r#"{"user":{"id":"9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"}}"#),
+    )
+}
+
+/// The same calls with tokens-only cookies: the cookie drops the user, which
+/// `getSession` gives only after this client got it from the Auth server.
+fn tokens_only_cases() -> Vec<Case> {
+    let config = CookieConfig::default();
+    let (signed_in, stored) = signed_in_jar(&config);
+    let lean = jar_for(&tokens_only(&stored), &config);
+    let big_user = json!({
+        "id": "9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "email": "user@example.com",
+        "user_metadata": {"bio": "x".repeat(8000)},
+    });
+    let user = user_json(
+        "9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "user@example.com",
+        json!({"display_name": "Zoë 😀"}),
+    );
+    let with = |mut jar: Vec<Cookie>, extra: Vec<Cookie>| {
+        jar.extend(extra);
+        jar
+    };
+    let verifier = Cookie::new(
+        format!("{STORAGE_KEY}-code-verifier"),
+        to_base64_value("\"abc\""),
+    );
+    let case = |name, jar, responses, steps| Case {
+        name,
+        contents: CookieContents::TokensOnly,
+        jar,
+        responses,
+        steps,
+    };
+    vec![
+        case(
+            "tokens only: sign in, read it back, then read it in the next request",
+            vec![],
+            vec![session_response(200, NOW)],
+            vec![
+                json!({"op": "signInWithPassword", "email": "user@example.com", "password": "hunter2"}),
+                json!({"op": "getSession"}),
+                json!({"op": "newClient"}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            "tokens only: a large user stays out of the cookie written over a default one",
+            signed_in.clone(),
+            vec![ok(json!({
+                "access_token": "a.b.c", "token_type": "bearer", "expires_in": 3600,
+                "refresh_token": "rt-big", "user": big_user,
+            }))],
+            vec![
+                json!({"op": "getSession"}),
+                json!({"op": "signInWithPassword", "email": "user@example.com", "password": "hunter2"}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            "tokens only: an expiring session is refreshed and its user kept for the request",
+            jar_for(&tokens_only(&session_expiring_in(30)), &config),
+            vec![session_response(100, NOW)],
+            vec![json!({"op": "getSession"}), json!({"op": "getSession"})],
+        ),
+        case(
+            "tokens only: a rejected refresh of an expired session deletes every cookie",
+            with(
+                jar_for(&tokens_only(&session_expiring_in(-10)), &config),
+                vec![user_cookie()],
+            ),
+            vec![auth_error(
+                400,
+                "refresh_token_already_used",
+                "Invalid Refresh Token: Already Used",
+            )],
+            vec![json!({"op": "getSession"})],
+        ),
+        case(
+            "tokens only: getClaims and getUser are unaffected",
+            lean.clone(),
+            vec![ok(user.clone()), ok(user.clone())],
+            vec![
+                json!({"op": "getClaims"}),
+                json!({"op": "getUser"}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            "tokens only: updateUser writes no cookie and keeps the new user for the request",
+            lean.clone(),
+            vec![ok(user.clone())],
+            vec![
+                json!({"op": "updateUser", "data": {"display_name": "Zoë 😀"}}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            "tokens only: updateUser over a default cookie drops its user",
+            signed_in,
+            vec![ok(user)],
+            vec![json!({"op": "updateUser", "data": {"display_name": "Zoë 😀"}})],
+        ),
+        case(
+            "tokens only: verifyOtp stores the session",
+            vec![Cookie::new("theme", "dark")],
+            vec![session_response(50, NOW)],
+            vec![
+                json!({"op": "verifyOtp", "token_hash": "0123abcd", "type": "email"}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            "tokens only: sign out locally deletes the split-out user cookie too",
+            with(lean.clone(), vec![verifier, user_cookie()]),
+            vec![status_only(204)],
+            vec![json!({"op": "signOut", "scope": "local"})],
+        ),
+        Case {
+            name: "a tokens-only cookie read with the default contents has no user",
+            contents: CookieContents::UserAndTokens,
+            jar: lean,
+            responses: vec![],
+            steps: vec![json!({"op": "getSession"})],
+        },
+    ]
 }
 
 fn cases() -> Vec<Case> {
@@ -235,6 +436,7 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "sign in on an empty jar, then read it back",
+            contents: CookieContents::UserAndTokens,
             jar: vec![],
             responses: vec![session_response(200, NOW)],
             steps: vec![
@@ -244,6 +446,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "sign in over an existing session grows it into chunks",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![ok(json!({
                 "access_token": "a.b.c", "token_type": "bearer", "expires_in": 3600,
@@ -255,12 +458,14 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "an expiring session is refreshed",
+            contents: CookieContents::UserAndTokens,
             jar: jar_for(&expiring, &config),
             responses: vec![refreshed],
             steps: vec![json!({"op": "getSession"})],
         },
         Case {
             name: "a rejected refresh of an expired session deletes the cookies",
+            contents: CookieContents::UserAndTokens,
             jar: with_verifier(&expired),
             responses: vec![auth_error(
                 400,
@@ -271,6 +476,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "a rejected early refresh keeps the session",
+            contents: CookieContents::UserAndTokens,
             jar: jar_for(&expiring, &config),
             responses: vec![auth_error(
                 400,
@@ -281,6 +487,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "getUser of a session the server ended deletes the cookies",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![auth_error(
                 403,
@@ -291,36 +498,42 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "getClaims of an HS256 token asks the server",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![ok(user.clone())],
             steps: vec![json!({"op": "getClaims"})],
         },
         Case {
             name: "updateUser stores the new user in the session",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![ok(user)],
             steps: vec![json!({"op": "updateUser", "data": {"display_name": "Zoë 😀"}})],
         },
         Case {
             name: "verifyOtp with a token hash stores the session",
+            contents: CookieContents::UserAndTokens,
             jar: vec![Cookie::new("theme", "dark")],
             responses: vec![session_response(50, NOW)],
             steps: vec![json!({"op": "verifyOtp", "token_hash": "0123abcd", "type": "email"})],
         },
         Case {
             name: "sign out locally",
+            contents: CookieContents::UserAndTokens,
             jar: with_verifier(&stored),
             responses: vec![status_only(204)],
             steps: vec![json!({"op": "signOut", "scope": "local"})],
         },
         Case {
             name: "sign out globally",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![status_only(204)],
             steps: vec![json!({"op": "signOut", "scope": "global"})],
         },
         Case {
             name: "sign out globally while Auth fails keeps the session",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in.clone(),
             responses: vec![
                 json!({"status": 500, "headers": {"content-type": "application/json"}, "body": {"code": 500, "msg": "boom"}}),
@@ -329,6 +542,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "sign out the other sessions",
+            contents: CookieContents::UserAndTokens,
             jar: signed_in,
             responses: vec![status_only(204)],
             steps: vec![json!({"op": "signOut", "scope": "others"})],
@@ -338,15 +552,14 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test]
 async fn the_server_client_behaves_like_create_server_client() {
-    let cases = cases();
-    let scenarios: Vec<Value> = cases
-        .iter()
-        .map(|c| client_scenario(&c.jar, c.responses.clone(), c.steps.clone()))
-        .collect();
+    let cases: Vec<Case> = cases().into_iter().chain(tokens_only_cases()).collect();
+    let scenarios: Vec<Value> = cases.iter().map(Case::scenario).collect();
     let js = run_harness(&Value::Array(scenarios));
     let js = js.as_array().unwrap();
     let mut failures = Vec::new();
     let (mut writes, mut requests) = (0, 0);
+    // getSession steps that gave a session with a user, and with none.
+    let (mut with_user, mut without_user) = (0, 0);
     for (case, js) in cases.iter().zip(js) {
         assert_eq!(
             js["unusedResponses"], 0,
@@ -356,6 +569,13 @@ async fn the_server_client_behaves_like_create_server_client() {
         let rust = run_rust(case).await;
         writes += rust.iter().map(|e| e.set_all.len()).sum::<usize>();
         requests += rust.iter().map(|e| e.requests.len()).sum::<usize>();
+        for session in rust.iter().filter_map(|e| e.session.as_ref()) {
+            match session.get("user") {
+                Some(Value::Null) => without_user += 1,
+                Some(_) => with_user += 1,
+                None => {}
+            }
+        }
         for (i, rust_step) in rust.iter().enumerate() {
             let init = (i == 0).then(|| &js["init"]);
             let js_step = js_effects(&js["steps"][i], init);
@@ -373,5 +593,6 @@ async fn the_server_client_behaves_like_create_server_client() {
         requests,
         cases.iter().map(|c| c.responses.len()).sum::<usize>()
     );
-    assert_eq!(writes, 9);
+    assert_eq!(writes, 16);
+    assert_eq!((with_user, without_user), (9, 4));
 }

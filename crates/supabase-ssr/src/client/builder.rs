@@ -9,7 +9,7 @@ use crate::api::{ApiOptions, AuthApi};
 use crate::api_auth::ApiKeys;
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::config::ProjectUrl;
-use crate::cookies::{CookieConfig, CookieEncoding, SameSite};
+use crate::cookies::{CookieConfig, CookieContents, CookieEncoding, SameSite};
 use crate::jwt::{JwksFetchError, JwksSource, JwtConfig, JwtVerifier};
 use crate::refresh::RefreshCoordinator;
 
@@ -99,6 +99,15 @@ impl SupabaseAuthBuilder {
     /// Chooses the value encoding (default `base64-` + base64url).
     pub fn cookie_encoding(mut self, encoding: CookieEncoding) -> Self {
         self.cookies.encoding = encoding;
+        self
+    }
+
+    /// Chooses what the session cookie holds (default the whole session, user
+    /// included). [`CookieContents::TokensOnly`] is `@supabase/ssr`'s
+    /// `cookies: { encode: "tokens-only" }`, byte for byte: the cookie drops the user
+    /// object and usually fits in one cookie.
+    pub fn cookie_contents(mut self, contents: CookieContents) -> Self {
+        self.cookies.contents = contents;
         self
     }
 

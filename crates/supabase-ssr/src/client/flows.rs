@@ -313,8 +313,7 @@ impl ServerClient {
         let mut stored: Map<String, Value> = serde_json::from_str(session.as_json())
             .map_err(|_| AuthError::invalid_response("the stored session is not an object"))?;
         stored.insert("user".into(), Value::Object(user.clone()));
-        if let Some(updated) = UnverifiedSession::from_auth_response(stored, self.auth.now_millis())
-        {
+        if let Some(updated) = self.auth.session_from_response(stored) {
             self.save_session(&updated, &[]);
         }
         Ok(User::from_map(user))

@@ -99,6 +99,18 @@ impl SupabaseAuth {
         self.inner.clock.now_millis()
     }
 
+    /// The session to store for an Auth response, as this project's cookies hold it.
+    pub(crate) fn session_from_response(
+        &self,
+        body: serde_json::Map<String, serde_json::Value>,
+    ) -> Option<crate::session::UnverifiedSession> {
+        crate::session::UnverifiedSession::from_auth_response_as(
+            body,
+            self.now_millis(),
+            self.inner.cookies.contents,
+        )
+    }
+
     /// Verifies an access token exactly as [`ServerClient::get_claims`] verifies the
     /// session's: locally against the project's JWKS (algorithm from the JWK, `exp`,
     /// `iss`, `aud`, `sub` required, the verified-token cache), or by the Auth server

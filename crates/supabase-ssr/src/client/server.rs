@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::SupabaseAuth;
 use crate::AuthError;
 use crate::api_auth::{CredentialSource, VerifiedUser};
+use crate::cookies::CookieContents;
 use crate::jwt::VerifiedClaims;
 use crate::pkce;
 use crate::session::{Stored, UnverifiedSession, User};
@@ -117,7 +118,11 @@ impl ServerClient {
             })
             .flatten()?;
         match stored {
-            Stored::Valid(session) => Some(session),
+            Stored::Valid(session) => Some(match self.auth.inner.cookies.contents {
+                CookieContents::UserAndTokens => session,
+                // auth-js hydrates the user from its per-client user storage only.
+                CookieContents::TokensOnly => session.with_split_user(self.storage.split_user()),
+            }),
             Stored::Invalid => {
                 tracing::debug!("supabase-ssr: the stored session is not a session; deleting it");
                 self.remove_session();
@@ -179,9 +184,9 @@ impl ServerClient {
                         Err(error) if error.is_transient() => outage.failed(auth.now_millis()),
                         _ => outage.answered(),
                     }
-                    UnverifiedSession::from_auth_response(answer?, auth.now_millis()).ok_or_else(
-                        || AuthError::invalid_response("the refresh response holds no session"),
-                    )
+                    auth.session_from_response(answer?).ok_or_else(|| {
+                        AuthError::invalid_response("the refresh response holds no session")
+                    })
                 },
             )
             .await;
@@ -262,8 +267,13 @@ impl ServerClient {
         }
     }
 
-    /// Stores a session (and deletes `also_remove` in the same `set_all`).
+    /// Stores a session (and deletes `also_remove` in the same `set_all`). A user kept
+    /// apart from tokens-only cookies is remembered for the rest of the request (a
+    /// session without one leaves an earlier one in place, as auth-js does).
     pub(crate) fn save_session(&self, session: &UnverifiedSession, also_remove: &[&str]) {
+        if let Some(user) = session.split_user() {
+            self.storage.set_split_user(Some(user.clone()));
+        }
         self.storage
             .apply(&[(self.key(), session.as_json())], also_remove);
     }
@@ -274,7 +284,9 @@ impl ServerClient {
         body: Map<String, Value>,
         also_remove: &[&str],
     ) -> Result<UnverifiedSession, AuthError> {
-        let session = UnverifiedSession::from_auth_response(body, self.auth.now_millis())
+        let session = self
+            .auth
+            .session_from_response(body)
             .ok_or_else(|| AuthError::invalid_response("the response holds no session"))?;
         self.save_session(&session, also_remove);
         Ok(session)
@@ -289,5 +301,6 @@ impl ServerClient {
         let legacy = pkce::legacy_key(key);
         let user = format!("{key}-user");
         self.storage.apply(&[], &[key, &legacy, &user]);
+        self.storage.set_split_user(None);
     }
 }

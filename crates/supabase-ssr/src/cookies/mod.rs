@@ -148,6 +148,23 @@ pub enum CookieEncoding {
     Raw,
 }
 
+/// What the session cookie holds (`@supabase/ssr`'s `cookies.encode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieContents {
+    /// The whole session, the user object included: the `@supabase/ssr` default
+    /// (`"user-and-tokens"`). A user with some metadata or OAuth identities often takes
+    /// two or three cookies.
+    #[default]
+    UserAndTokens,
+    /// The session without its `user` (`"tokens-only"`): usually one cookie. The user
+    /// is kept for the rest of the request only, so
+    /// [`UnverifiedSession::user`](crate::UnverifiedSession::user) is `None` unless
+    /// this request signed in, refreshed or updated the user; ask
+    /// [`ServerClient::get_user`](crate::ServerClient::get_user) or read the verified
+    /// claims instead. Cookies written by either setting are read by both.
+    TokensOnly,
+}
+
 /// Cookie settings of a project: the storage key and the attributes of written cookies.
 ///
 /// The defaults are those of `@supabase/ssr`; a user-supplied `Max-Age` does not exist
@@ -169,6 +186,8 @@ pub struct CookieConfig {
     pub secure: bool,
     /// Value encoding.
     pub encoding: CookieEncoding,
+    /// Whether the user object goes into the session cookie.
+    pub contents: CookieContents,
     /// Sessions spread over more chunks than this, or longer than this many full chunks
     /// (`max_chunks × MAX_CHUNK_SIZE` bytes), are treated as absent (default 5, about
     /// 15.9 KB, the most `@supabase/ssr` ever probes).
@@ -185,6 +204,7 @@ impl Default for CookieConfig {
             http_only: false,
             secure: false,
             encoding: CookieEncoding::Base64Url,
+            contents: CookieContents::UserAndTokens,
             max_chunks: 5,
         }
     }

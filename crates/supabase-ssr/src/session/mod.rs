@@ -17,6 +17,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::cookies::CookieContents;
+
 /// A session read from cookies or just issued by the Auth server.
 ///
 /// **Unverified**: on the server, anything read from cookies was written by the
@@ -29,6 +31,17 @@ pub struct UnverifiedSession {
     access_token: Arc<str>,
     refresh_token: Arc<str>,
     expires_at: i64,
+    user: UserSlot,
+}
+
+/// Where [`UnverifiedSession::user`] comes from.
+#[derive(Clone)]
+enum UserSlot {
+    /// The `user` of the stored JSON (the default cookie contents).
+    InJson,
+    /// Kept apart from the stored JSON (tokens-only cookies): the user this request got
+    /// from the Auth server, if any.
+    Split(Option<Arc<User>>),
 }
 
 /// The fields every stored session must have, read without building the rest.
@@ -69,6 +82,7 @@ impl UnverifiedSession {
                     refresh_token: Arc::from(rt.as_ref()),
                     json: Arc::from(json),
                     expires_at,
+                    user: UserSlot::InJson,
                 })
             }
             _ => Stored::Invalid,
@@ -79,7 +93,19 @@ impl UnverifiedSession {
     /// response object as it came, with `expires_at` set to `round(now / 1000) +
     /// expires_in` when it is missing or falsy. `None` when the object is not a session
     /// (auth-js requires truthy `access_token`, `refresh_token` and `expires_in`).
-    pub fn from_auth_response(mut body: Map<String, Value>, now_millis: i64) -> Option<Self> {
+    pub fn from_auth_response(body: Map<String, Value>, now_millis: i64) -> Option<Self> {
+        Self::from_auth_response_as(body, now_millis, CookieContents::UserAndTokens)
+    }
+
+    /// [`Self::from_auth_response`] for cookies holding `contents`. Tokens only: the
+    /// stored JSON is the session without its `user` key (the other keys in their
+    /// order), as auth-js's `_saveSession` stores it when the user is kept apart; the
+    /// user, when the response has one, is kept on this value only.
+    pub(crate) fn from_auth_response_as(
+        mut body: Map<String, Value>,
+        now_millis: i64,
+        contents: CookieContents,
+    ) -> Option<Self> {
         // auth-js: a session needs truthy `access_token`, `refresh_token`, `expires_in`.
         if !["access_token", "refresh_token", "expires_in"]
             .iter()
@@ -87,6 +113,13 @@ impl UnverifiedSession {
         {
             return None;
         }
+        let split_user = match contents {
+            CookieContents::UserAndTokens => None,
+            CookieContents::TokensOnly => Some(match body.shift_remove("user") {
+                Some(Value::Object(user)) => Some(Arc::new(User::from_map(user))),
+                _ => None,
+            }),
+        };
         if !js_json::truthy(body.get("expires_at")) {
             let expires_in = body.get("expires_in").and_then(Value::as_f64)?;
             let now_secs = (now_millis as f64 / 1000.0).round();
@@ -95,8 +128,26 @@ impl UnverifiedSession {
         }
         let json = js_json::stringify(&Value::Object(body));
         match Self::from_stored_json(&json) {
-            Stored::Valid(s) => Some(s),
+            Stored::Valid(s) => Some(match split_user {
+                Some(user) => s.with_split_user(user),
+                None => s,
+            }),
             Stored::Invalid | Stored::Unreadable => None,
+        }
+    }
+
+    /// This session with its user kept apart from the stored JSON (tokens-only
+    /// cookies): `user` is what [`Self::user`] returns, whatever the JSON holds.
+    pub(crate) fn with_split_user(mut self, user: Option<Arc<User>>) -> Self {
+        self.user = UserSlot::Split(user);
+        self
+    }
+
+    /// The user kept apart from the stored JSON, when there is one.
+    pub(crate) fn split_user(&self) -> Option<&Arc<User>> {
+        match &self.user {
+            UserSlot::Split(user) => user.as_ref(),
+            UserSlot::InJson => None,
         }
     }
 
@@ -120,8 +171,14 @@ impl UnverifiedSession {
         &self.json
     }
 
-    /// The user object stored with the session, if any. Parsed on each call.
+    /// The user of the session, if any: the one stored in the cookie, parsed on each
+    /// call. With [`CookieContents::TokensOnly`] cookies, the user this request got from
+    /// the Auth server (by signing in, refreshing or updating the user) and `None`
+    /// otherwise, even when the cookie holds one: `@supabase/ssr` does the same.
     pub fn user(&self) -> Option<User> {
+        if let UserSlot::Split(user) = &self.user {
+            return user.as_deref().cloned();
+        }
         #[derive(Deserialize)]
         struct WithUser {
             user: Option<Map<String, Value>>,
@@ -261,6 +318,44 @@ mod tests {
         assert_eq!(s.expires_at(), 1_795_801_423);
         assert_eq!(s.user().unwrap().email(), Some("é@x"));
         assert!(!format!("{s:?}").contains("a.b.c"));
+    }
+
+    #[test]
+    fn tokens_only_keeps_the_user_apart_and_the_other_keys_in_order() {
+        let body = obj(
+            r#"{"access_token":"a.b.c","user":{"id":"u","email":"é@x"},"expires_in":3600,"refresh_token":"rt","weird_extra":"x"}"#,
+        );
+        let s = UnverifiedSession::from_auth_response_as(
+            body,
+            1_795_797_822_600,
+            CookieContents::TokensOnly,
+        )
+        .unwrap();
+        assert_eq!(
+            s.as_json(),
+            r#"{"access_token":"a.b.c","expires_in":3600,"refresh_token":"rt","weird_extra":"x","expires_at":1795801423}"#
+        );
+        assert_eq!(s.user().unwrap().email(), Some("é@x"));
+        assert_eq!(s.split_user().map(|u| u.id()), Some("u"));
+
+        // No user (or not an object): nothing kept, and no `user` key either way.
+        let body = obj(r#"{"access_token":"t","expires_in":1,"refresh_token":"r","user":null}"#);
+        let s =
+            UnverifiedSession::from_auth_response_as(body, 0, CookieContents::TokensOnly).unwrap();
+        assert_eq!(
+            s.as_json(),
+            r#"{"access_token":"t","expires_in":1,"refresh_token":"r","expires_at":1}"#
+        );
+        assert!(s.user().is_none() && s.split_user().is_none());
+
+        // A stored user is hidden once the user is kept apart.
+        let Stored::Valid(s) = UnverifiedSession::from_stored_json(
+            r#"{"access_token":"a","refresh_token":"r","expires_at":1,"user":{"id":"u"}}"#,
+        ) else {
+            panic!("a session")
+        };
+        assert_eq!(s.user().map(|u| u.id().to_owned()).as_deref(), Some("u"));
+        assert!(s.with_split_user(None).user().is_none());
     }
 
     #[test]
