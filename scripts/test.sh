@@ -25,6 +25,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "API docs, rustdoc warnings denied (broken links, bad code blocks)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "The Dioxus and Loco examples (docs/dioxus-and-loco.md), type-checked against the frameworks"
+cargo fmt --check --manifest-path frameworks/Cargo.toml
+cargo check --manifest-path frameworks/Cargo.toml --locked --quiet --target-dir target/frameworks
+
 step "The published crates package and build from their .crate files (cargo package)"
 cargo package --locked --allow-dirty --quiet \
   -p supabase-ssr -p supabase-ssr-axum -p supabase-ssr-actix \

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use supabase_ssr::SupabaseAuth;
-use supabase_ssr::cookies::{
-    CookieJar, MAX_CHUNK_SIZE, combine_chunks, decode_value, parse_cookie_header,
+use supabase_ssr::adapter::codec::{
+    MAX_CHUNK_SIZE, combine_chunks, decode_value, parse_cookie_header,
 };
+use supabase_ssr::cookies::CookieJar;
 
 const KEY: &str = "sb-127-auth-token";
 const MAX_CHUNKS: usize = 5;

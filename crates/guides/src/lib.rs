@@ -7,3 +7,8 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct Readme;
+
+/// RELIABILITY.md's Rust example, compiled as a doc test too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../RELIABILITY.md")]
+pub struct Reliability;

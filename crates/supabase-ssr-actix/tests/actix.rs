@@ -11,8 +11,9 @@ use actix_web::test as actix_test;
 use actix_web::{App, HttpResponse, web};
 use supabase_auth_emulator::EmulatorConfig;
 use supabase_ssr::SupabaseAuth;
+use supabase_ssr::adapter::codec::cookie_header_value;
 use supabase_ssr::clock::{Clock, ManualClock, SystemClock};
-use supabase_ssr::cookies::{CookieJar, cookie_header_value};
+use supabase_ssr::cookies::CookieJar;
 use supabase_ssr_actix::SupabaseMiddleware;
 
 #[actix_web::test]

@@ -7,7 +7,8 @@ mod support;
 use axum::Router;
 use axum::routing::get;
 use serde_json::json;
-use supabase_ssr::cookies::{CookieOptions, SetCookie, decode_value};
+use supabase_ssr::adapter::codec::decode_value;
+use supabase_ssr::cookies::{CookieOptions, SetCookie};
 use supabase_ssr_axum::{AuthOutcome, MaybeVerified, Supabase, SupabaseLayer, Verified};
 use support::*;
 

@@ -10,7 +10,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Request};
 use axum::routing::get;
 use serde_json::json;
-use supabase_ssr::cookies::to_base64_value;
+use supabase_ssr::adapter::codec::to_base64_value;
 use supabase_ssr_axum::SupabaseLayer;
 use support::*;
 use tower::ServiceExt;

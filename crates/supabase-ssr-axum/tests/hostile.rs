@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use supabase_auth_emulator::EmulatorConfig;
-use supabase_ssr::cookies::{Cookie, decode_base64url, decode_value, to_base64_value};
+use supabase_ssr::adapter::codec::{decode_base64url, decode_value, to_base64_value};
+use supabase_ssr::cookies::Cookie;
 use supabase_ssr_axum::SupabaseLayer;
 use support::*;
 

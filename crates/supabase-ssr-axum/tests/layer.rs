@@ -6,7 +6,8 @@ mod support;
 
 use serde_json::json;
 use supabase_ssr::SignOutScope;
-use supabase_ssr::cookies::{CookieJar, CookieOptions, SetCookie, decode_value};
+use supabase_ssr::adapter::codec::decode_value;
+use supabase_ssr::cookies::{CookieJar, CookieOptions, SetCookie};
 use supabase_ssr_axum::SupabaseLayer;
 use support::*;
 

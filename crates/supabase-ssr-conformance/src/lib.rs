@@ -11,12 +11,29 @@
 //!
 //! A new adapter proves itself by passing it:
 //!
-//! ```ignore
+//! ```no_run
 //! // tests/conformance.rs of an adapter crate
+//! use supabase_ssr_conformance::{AppConfig, AppUnderTest, RunningApp};
+//!
 //! struct MyApp;
-//! impl supabase_ssr_conformance::AppUnderTest for MyApp { /* serve the routes */ }
+//!
+//! impl AppUnderTest for MyApp {
+//!     fn serve(config: AppConfig) -> RunningApp {
+//!         // Serve the contract's routes on this listener, behind the adapter's middleware
+//!         // built from `config.auth` (and `config.login_path`); stop when dropped.
+//!         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//!         let addr = listener.local_addr().unwrap();
+//!         # let _ = config;
+//!         RunningApp::new(addr, move || drop(listener))
+//!     }
+//! }
+//!
 //! supabase_ssr_conformance::conformance_suite!(MyApp);
+//! # fn main() {}
 //! ```
+//!
+//! `tests/conformance.rs` in `supabase-ssr-axum` and `supabase-ssr-actix` are complete
+//! examples.
 
 mod app;
 mod client;

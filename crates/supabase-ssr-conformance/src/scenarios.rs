@@ -14,9 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use supabase_auth_emulator::EmulatorConfig;
 use supabase_ssr::SignOutScope;
-use supabase_ssr::cookies::{
-    Cookie, CookieJar, CookieOptions, SetCookie, decode_value, to_base64_value,
-};
+use supabase_ssr::adapter::codec::{decode_value, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieJar, CookieOptions, SetCookie};
 
 use crate::client::{Answer, get_with, send};
 use crate::support::*;

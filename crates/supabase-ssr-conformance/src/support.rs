@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
+use supabase_ssr::adapter::codec::cookie_header_value;
 use supabase_ssr::clock::{Clock, ManualClock, SystemClock};
-use supabase_ssr::cookies::{Cookie, CookieJar, cookie_header_value};
+use supabase_ssr::cookies::{Cookie, CookieJar};
 use supabase_ssr::{SupabaseAuth, SupabaseAuthBuilder};
 
 use crate::{AppConfig, AppUnderTest, RunningApp};

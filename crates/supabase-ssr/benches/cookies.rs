@@ -9,7 +9,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
-use supabase_ssr::cookies::{CookieConfig, CookieJar, create_chunks, plan_writes};
+use supabase_ssr::adapter::codec::{create_chunks, plan_writes};
+use supabase_ssr::cookies::{CookieConfig, CookieJar};
 use supabase_ssr::{SupabaseAuth, UnverifiedSession};
 
 const PROJECT: &str = "https://abcdefghijklmnop.supabase.co";

@@ -192,7 +192,7 @@ mod tests {
         fn get_all(&self) -> Vec<Cookie> {
             self.get_all_calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            crate::cookies::parse_cookie_header(self.header)
+            crate::cookies::header::parse_cookie_header(self.header)
         }
         fn set_all(
             &self,

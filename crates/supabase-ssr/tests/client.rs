@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use common::*;
 use supabase_auth_emulator::EmulatorConfig;
+use supabase_ssr::adapter::codec::{decode_value, to_base64_value};
 use supabase_ssr::clock::{Clock, ManualClock, SystemClock};
-use supabase_ssr::cookies::{CACHE_HEADERS, CookieJar, decode_value, to_base64_value};
+use supabase_ssr::cookies::{CACHE_HEADERS, CookieJar};
 use supabase_ssr::{SignOutScope, SupabaseAuth};
 
 /// Moves the emulator's clock `secs` ahead and returns a client clock at the same time.

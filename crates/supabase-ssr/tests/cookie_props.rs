@@ -5,10 +5,11 @@
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    Cookie, CookieConfig, CookieEncoding, MAX_CHUNK_SIZE, combine_chunks, cookie_header_value,
-    decode_value, encode_uri_component, parse_cookie_header, plan_writes,
+use supabase_ssr::adapter::codec::{
+    MAX_CHUNK_SIZE, combine_chunks, cookie_header_value, decode_value, encode_uri_component,
+    parse_cookie_header, plan_writes,
 };
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieEncoding};
 use supabase_ssr::session::UnverifiedSession;
 
 const K: &str = "sb-abcdefghijklmnop-auth-token";

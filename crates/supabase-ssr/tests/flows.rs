@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use common::*;
 use supabase_auth_emulator::EmulatorConfig;
-use supabase_ssr::cookies::{CookieJar, decode_value};
+use supabase_ssr::adapter::codec::decode_value;
+use supabase_ssr::cookies::CookieJar;
 use supabase_ssr::{OtpOptions, SignUpOptions, SignUpOutcome, VerifyOtp};
 
 const CALLBACK: &str = "http://127.0.0.1:3000/auth/callback";

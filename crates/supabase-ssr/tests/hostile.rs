@@ -16,9 +16,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use reliability::*;
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    Cookie, CookieJar, cookie_header_value, create_chunks, to_base64_value,
-};
+use supabase_ssr::adapter::codec::{cookie_header_value, create_chunks, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieJar};
 use supabase_ssr::{AuthError, SupabaseAuth, VerifiedClaims};
 
 /// A project on the fake Auth server whose JWKS holds `key`.

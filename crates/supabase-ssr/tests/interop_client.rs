@@ -17,8 +17,9 @@ use interop::{
     run_harness, session_body, session_response, set_all_calls, status_only, user_json,
 };
 use serde_json::{Value, json};
+use supabase_ssr::adapter::codec::to_base64_value;
 use supabase_ssr::clock::ManualClock;
-use supabase_ssr::cookies::{Cookie, CookieConfig, CookieContents, CookieJar, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieContents, CookieJar};
 use supabase_ssr::{SignOutScope, SupabaseAuth, VerifyOtp};
 use support::{Reply, TestServer};
 

@@ -16,11 +16,11 @@ use interop::{
     run_calls, run_harness, session_body, set_all_calls, sign_in_step, user_json,
 };
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    Cookie, CookieConfig, CookieEncoding, MAX_CHUNK_SIZE, SetCookie, combine_chunks,
-    cookie_header_value, create_chunks, decode_base64url, encode_uri_component, is_chunk_like,
-    parse_cookie_header, plan_writes, to_base64_value,
+use supabase_ssr::adapter::codec::{
+    MAX_CHUNK_SIZE, combine_chunks, cookie_header_value, create_chunks, decode_base64url,
+    encode_uri_component, is_chunk_like, parse_cookie_header, plan_writes, to_base64_value,
 };
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieEncoding, SetCookie};
 use supabase_ssr::session::UnverifiedSession;
 
 const K: &str = STORAGE_KEY;
@@ -618,7 +618,7 @@ fn invalid_utf8_in_base64_values_is_rejected_where_js_is_lax() {
         assert!(js.get("ok").is_some(), "JS accepts {input:?}: {js}");
         assert_eq!(
             decode_base64url(input),
-            Err(supabase_ssr::cookies::DecodeError::InvalidUtf8),
+            Err(supabase_ssr::adapter::codec::DecodeError::InvalidUtf8),
             "{input:?}"
         );
     }

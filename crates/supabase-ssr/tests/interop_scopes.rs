@@ -10,9 +10,8 @@ use std::sync::Arc;
 
 use interop::run_node_script;
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    CookieJar, CookieOptions, SameSite, clear_auth_cookies_at_scopes, cookie_header_value,
-};
+use supabase_ssr::adapter::codec::cookie_header_value;
+use supabase_ssr::cookies::{CookieJar, CookieOptions, SameSite, clear_auth_cookies_at_scopes};
 
 const KEY: &str = "sb-abcdefghijklmnop-auth-token";
 

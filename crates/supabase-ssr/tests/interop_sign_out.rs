@@ -25,8 +25,9 @@ use interop::{
 };
 use serde_json::{Value, json};
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
+use supabase_ssr::adapter::codec::to_base64_value;
 use supabase_ssr::clock::ManualClock;
-use supabase_ssr::cookies::{CACHE_HEADERS, Cookie, CookieConfig, CookieJar, to_base64_value};
+use supabase_ssr::cookies::{CACHE_HEADERS, Cookie, CookieConfig, CookieJar};
 use supabase_ssr::{AuthError, SignOutScope, SupabaseAuth};
 use support::{Reply, TestServer};
 

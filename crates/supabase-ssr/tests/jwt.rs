@@ -1,12 +1,8 @@
-//! The public JWT types: claims parsing and serialization, configuration defaults, errors.
+//! The public JWT types: claims parsing and serialization, errors.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use supabase_ssr::jwt::{
-    AmrEntry, Audience, Claims, FallbackReason, JwtConfig, JwtError, Verification,
-};
+use supabase_ssr::jwt::{AmrEntry, Audience, Claims, JwtError};
 
 /// The payload Supabase Auth writes (reference: auth server API §5.2), with two custom
 /// claims from an access-token hook at the end.
@@ -243,20 +239,6 @@ fn debug_is_concise_and_leaves_out_personal_data() {
 }
 
 #[test]
-fn config_defaults_follow_auth_js_plus_our_checks() {
-    let config = JwtConfig::for_auth_url("https://abc.supabase.co/auth/v1/");
-    assert_eq!(
-        config.issuer.as_deref(),
-        Some("https://abc.supabase.co/auth/v1")
-    );
-    assert_eq!(config.audience.as_deref(), Some("authenticated"));
-    assert_eq!(config.leeway_secs, 0);
-    assert_eq!(config.jwks_ttl, Duration::from_secs(600));
-    assert_eq!(config.unknown_kid_cooldown, Duration::from_secs(30));
-    assert_eq!(config.stale_max, Duration::from_secs(3600));
-}
-
-#[test]
 fn only_jwks_unavailability_is_retryable() {
     let all = [
         JwtError::Malformed("x"),
@@ -278,17 +260,4 @@ fn only_jwks_unavailability_is_retryable() {
         JwtError::JwksUnavailable.to_string(),
         "the signing keys (JWKS) are unavailable"
     );
-}
-
-#[test]
-fn verification_exposes_its_claims() {
-    // `Verification::Verified` holds `VerifiedClaims`, which only verification makes.
-    let claims = Claims::from_payload_json(SUPABASE_PAYLOAD).unwrap();
-    let fallback = Verification::NeedsServerCheck {
-        claims: claims.clone(),
-        reason: FallbackReason::UnknownKid,
-    };
-    assert!(!fallback.is_verified());
-    assert_eq!(fallback.claims(), &claims);
-    assert_eq!(fallback.into_claims(), claims);
 }

@@ -15,9 +15,10 @@ use std::time::Duration;
 use common::*;
 use reliability::{EsKey, hs256, payload};
 use serde_json::json;
+use supabase_ssr::adapter::codec::decode_value;
 use supabase_ssr::api_auth::{AuthMode, AuthModes, Credentials, KeyName};
 use supabase_ssr::clock::{Clock, ManualClock, SystemClock};
-use supabase_ssr::cookies::{CookieJar, decode_value};
+use supabase_ssr::cookies::CookieJar;
 use supabase_ssr::{AuthError, OtpOptions, SignOutScope, UnverifiedSession};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -275,7 +276,7 @@ async fn no_secret_reaches_logs_debug_output_or_error_messages() {
     let unknown = reliability::session_json("a.b.c", "zzzzzzzzzzzz", 1000);
     let jar = CookieJar::new(vec![supabase_ssr::cookies::Cookie::new(
         "sb-127-auth-token",
-        supabase_ssr::cookies::to_base64_value(&unknown),
+        supabase_ssr::adapter::codec::to_base64_value(&unknown),
     )]);
     clock.advance_millis(31_000);
     let err = later.server_client(jar).get_claims().await.unwrap_err();

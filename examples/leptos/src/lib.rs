@@ -39,6 +39,11 @@ use tokio::task::JoinHandle;
 
 pub use config::{Backend, Config, DEMO_EMAIL, DEMO_PASSWORD, SharedClock};
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

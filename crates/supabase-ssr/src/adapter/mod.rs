@@ -2,7 +2,9 @@
 //! not depend on the web framework.
 //!
 //! This module is for the authors of an adapter (a middleware for axum, actix-web, or any
-//! other framework); applications use an adapter crate instead. An adapter:
+//! other framework); applications use an adapter crate instead. The cookie codec itself
+//! ([`codec`]) is here too, for adapters and tests that handle the cookies directly. An
+//! adapter:
 //!
 //! 1. skips requests for static files ([`is_static_path`]),
 //! 2. starts a [`ProxyRequest`] over the request's `Cookie` header fields, checks the
@@ -40,6 +42,7 @@
 //! # }
 //! ```
 
+pub mod codec;
 mod headers;
 mod paths;
 mod proxy;

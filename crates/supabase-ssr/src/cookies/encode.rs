@@ -145,6 +145,44 @@ fn decode_base64url_lenient(input: &str) -> Result<Vec<u8>, DecodeError> {
         .map_err(|_| DecodeError::InvalidBase64)
 }
 
+/// Decodes a combined cookie value: `base64-` values are decoded and must hold JSON;
+/// other values are returned as they are. `None` means "treat as absent".
+pub fn decode_value(combined: &str) -> Option<String> {
+    let decoded = decode_base64_value(combined)?;
+    if combined.starts_with(BASE64_PREFIX)
+        && serde_json::from_str::<serde::de::IgnoredAny>(&decoded).is_err()
+    {
+        warn_invalid_json();
+        return None;
+    }
+    Some(decoded)
+}
+
+/// [`decode_value`] without the JSON check, for a caller that parses the value anyway
+/// and calls [`warn_invalid_json`] itself when it is not JSON.
+pub(crate) fn decode_base64_value(combined: &str) -> Option<String> {
+    let Some(b64) = combined.strip_prefix(BASE64_PREFIX) else {
+        return Some(combined.to_owned());
+    };
+    match decode_base64url(b64) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!(
+                error = ?e,
+                "supabase-ssr: could not base64url-decode a cookie value, treating as absent"
+            );
+            None
+        }
+    }
+}
+
+pub(crate) fn warn_invalid_json() {
+    tracing::warn!(
+        "supabase-ssr: a cookie value decoded to invalid JSON, treating as absent \
+         (chunks from different writes were probably mixed)"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,27 +1,27 @@
-//! The `@supabase/ssr` cookie contract: names, chunks, values, options and the write
-//! plan, as pure functions, plus the two-method adapter ([`CookieMethods`]) through
-//! which a server client reads a request's cookies and writes a response's.
+//! Cookies as a server client sees them: the two methods ([`CookieMethods`]) through
+//! which it reads a request's cookies and writes a response's, the cookies' settings
+//! ([`CookieConfig`], set on the builder), an in-memory implementation ([`CookieJar`]),
+//! and [`clear_auth_cookies_at_scopes`]. The codec underneath (chunks, `base64-` values,
+//! header parsing, the write plan) is in [`adapter::codec`](crate::adapter::codec).
 
-mod chunk;
-mod encode;
-mod header;
+// The codec's modules: their public items are re-exported in `adapter::codec`.
+pub(crate) mod chunk;
+pub(crate) mod encode;
+pub(crate) mod header;
 mod jar;
-mod plan;
+pub(crate) mod plan;
 mod scopes;
 
 use std::fmt;
 
-pub use chunk::{MAX_CHUNK_SIZE, combine_chunks, create_chunks, is_chunk_like};
-pub use encode::{
-    BASE64_PREFIX, DecodeError, decode_base64url, encode_uri_component, to_base64_value,
+pub(crate) use chunk::{combine_chunks, is_chunk_like};
+pub(crate) use encode::{
+    decode_base64_value, decode_value, encode_uri_component, to_base64_value, warn_invalid_json,
 };
-pub(crate) use header::{RawRead, combined_from_header, trim_sp_tab_bytes};
-pub use header::{
-    cookie_header_value, parse_cookie_fields, parse_cookie_header, parse_cookie_headers,
-};
+pub(crate) use header::{RawRead, combined_from_header, parse_cookie_fields, trim_sp_tab_bytes};
 pub(crate) use jar::apply_writes;
 pub use jar::{CookieJar, SetAllCall};
-pub use plan::plan_writes;
+pub(crate) use plan::plan_writes;
 pub use scopes::clear_auth_cookies_at_scopes;
 
 /// `Max-Age` of every cookie written: 400 days, the longest browsers keep.
@@ -239,44 +239,6 @@ impl CookieConfig {
             CookieEncoding::Raw => value.to_owned(),
         }
     }
-}
-
-/// Decodes a combined cookie value: `base64-` values are decoded and must hold JSON;
-/// other values are returned as they are. `None` means "treat as absent".
-pub fn decode_value(combined: &str) -> Option<String> {
-    let decoded = decode_base64_value(combined)?;
-    if combined.starts_with(BASE64_PREFIX)
-        && serde_json::from_str::<serde::de::IgnoredAny>(&decoded).is_err()
-    {
-        warn_invalid_json();
-        return None;
-    }
-    Some(decoded)
-}
-
-/// [`decode_value`] without the JSON check, for a caller that parses the value anyway
-/// and calls [`warn_invalid_json`] itself when it is not JSON.
-pub(crate) fn decode_base64_value(combined: &str) -> Option<String> {
-    let Some(b64) = combined.strip_prefix(BASE64_PREFIX) else {
-        return Some(combined.to_owned());
-    };
-    match decode_base64url(b64) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            tracing::warn!(
-                error = ?e,
-                "supabase-ssr: could not base64url-decode a cookie value, treating as absent"
-            );
-            None
-        }
-    }
-}
-
-pub(crate) fn warn_invalid_json() {
-    tracing::warn!(
-        "supabase-ssr: a cookie value decoded to invalid JSON, treating as absent \
-         (chunks from different writes were probably mixed)"
-    );
 }
 
 /// Why [`CookieMethods::set_all`] could not write.

@@ -4,11 +4,12 @@
 //! (three unpadded base64url parts, JSON header and payload), its `exp` checked the way
 //! auth-js checks it (`exp <= now` is expired), and its signature verified with the
 //! project's published keys (ES256, RS256 or EdDSA). Where that is impossible (HS256
-//! projects, no `kid`, a `kid` the JWKS does not list even after a refetch) the outcome is
-//! [`Verification::NeedsServerCheck`]: the caller asks the Auth server (`GET /user`) and
-//! trusts the decoded claims only if it accepts the token.
+//! projects, no `kid`, a `kid` the JWKS does not list even after a refetch) the Auth
+//! server is asked instead (`GET /user`), and the decoded claims are trusted only if it
+//! accepts the token.
 //!
-//! Beyond auth-js: issuer and audience are checked by default ([`JwtConfig`]), an unknown
+//! Beyond auth-js: issuer and audience are checked by default (see the `jwt_*` and
+//! `jwks_*` settings of [`SupabaseAuthBuilder`](crate::SupabaseAuthBuilder)), an unknown
 //! `kid` causes at most one JWKS fetch per cooldown for the whole process, concurrent
 //! callers share one fetch, and cached keys keep working for a while when the JWKS
 //! endpoint is down. A verified-token cache answers for tokens seen before without a
@@ -34,41 +35,41 @@ pub use error::JwtError;
 pub(crate) use jwks::{JwksFetchError, JwksSource};
 pub use verified::VerifiedClaims;
 pub(crate) use verify::JwtVerifier;
-pub use verify::{FallbackReason, Verification};
+pub(crate) use verify::{FallbackReason, Verification};
 
-/// How access tokens are checked.
+/// How access tokens are checked: the defaults of the builder's `jwt_*`, `jwks_*` and
+/// `verified_token_cache` settings, in one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JwtConfig {
+pub(crate) struct JwtConfig {
     /// Expected `iss`; `None` skips the check. Default: the Auth URL
     /// (`https://<ref>.supabase.co/auth/v1`), which is what Supabase Auth writes.
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// An audience `aud` must contain; `None` skips the check. Default: `authenticated`.
-    pub audience: Option<String>,
+    pub(crate) audience: Option<String>,
     /// Allowed clock skew, in seconds, for `exp` and `nbf`. Default 0, as in auth-js.
-    pub leeway_secs: u64,
+    pub(crate) leeway_secs: u64,
     /// How long a fetched JWKS is used before it is fetched again. Default 10 minutes, as in
     /// auth-js.
-    pub jwks_ttl: Duration,
+    pub(crate) jwks_ttl: Duration,
     /// The shortest time between two JWKS fetches, whatever triggers them; so a token with
     /// an unknown `kid` causes at most one refetch per cooldown, shared by all callers.
     /// Default 30 seconds.
-    pub unknown_kid_cooldown: Duration,
+    pub(crate) unknown_kid_cooldown: Duration,
     /// When refetching fails, keys from the last successful fetch keep verifying until this
     /// long after that fetch. Default 1 hour.
-    pub stale_max: Duration,
+    pub(crate) stale_max: Duration,
     /// How many verified tokens are remembered, so a token seen again is accepted without
     /// a signature check (its `exp`/`nbf` and the JWKS are still checked on every use).
     /// 0 turns the cache off. Default 10,000 (about 2 KB each for typical tokens).
-    pub verified_token_cache_entries: usize,
+    pub(crate) verified_token_cache_entries: usize,
     /// The longest a verified token is remembered, whatever its `exp`. Default 1 hour.
-    pub verified_token_cache_max_age: Duration,
+    pub(crate) verified_token_cache_max_age: Duration,
 }
 
 impl JwtConfig {
     /// The defaults for a project whose Auth URL is `auth_url`
     /// (`https://<ref>.supabase.co/auth/v1`; a trailing `/` is ignored).
-    pub fn for_auth_url(auth_url: &str) -> Self {
+    pub(crate) fn for_auth_url(auth_url: &str) -> Self {
         Self {
             issuer: Some(auth_url.trim_end_matches('/').to_owned()),
             audience: Some("authenticated".to_owned()),

@@ -19,7 +19,7 @@ use super::{Claims, JwtConfig, JwtError, VerifiedClaims};
     clippy::large_enum_variant,
     reason = "the large variant is the rare one, followed by an HTTP round trip anyway"
 )]
-pub enum Verification {
+pub(crate) enum Verification {
     /// The signature verified against the project's JWKS and every claim check passed.
     Verified(VerifiedClaims),
     /// The token could not be verified locally, but nothing in it is wrong so far. Trust
@@ -33,9 +33,11 @@ pub enum Verification {
     },
 }
 
+// What the tests read off an outcome; the client matches on the variants.
+#[cfg(test)]
 impl Verification {
     /// The claims, verified or not.
-    pub fn claims(&self) -> &Claims {
+    pub(crate) fn claims(&self) -> &Claims {
         match self {
             Self::Verified(claims) => claims,
             Self::NeedsServerCheck { claims, .. } => claims,
@@ -43,7 +45,7 @@ impl Verification {
     }
 
     /// Consumes the verification and returns the claims, verified or not.
-    pub fn into_claims(self) -> Claims {
+    pub(crate) fn into_claims(self) -> Claims {
         match self {
             Self::Verified(claims) => claims.into_claims(),
             Self::NeedsServerCheck { claims, .. } => claims,
@@ -51,7 +53,7 @@ impl Verification {
     }
 
     /// Whether the signature was verified locally.
-    pub fn is_verified(&self) -> bool {
+    pub(crate) fn is_verified(&self) -> bool {
         matches!(self, Self::Verified(_))
     }
 }
@@ -59,7 +61,7 @@ impl Verification {
 /// Why a token has to be checked by the Auth server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum FallbackReason {
+pub(crate) enum FallbackReason {
     /// `alg` is HS256 (or another HS*): only the Auth server holds the secret.
     SymmetricAlgorithm,
     /// The header has no `kid`.

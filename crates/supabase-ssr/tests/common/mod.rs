@@ -93,7 +93,7 @@ pub(crate) fn stored_refresh_token(cookies: &[Cookie]) -> String {
         .iter()
         .find(|c| c.name == "sb-127-auth-token")
         .unwrap();
-    let json = supabase_ssr::cookies::decode_value(&cookie.value).unwrap();
+    let json = supabase_ssr::adapter::codec::decode_value(&cookie.value).unwrap();
     serde_json::from_str::<serde_json::Value>(&json).unwrap()["refresh_token"]
         .as_str()
         .unwrap()

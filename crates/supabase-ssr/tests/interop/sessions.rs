@@ -2,10 +2,10 @@
 //! of them, for comparing cookie values with the JS packages.
 
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    Cookie, CookieConfig, CookieEncoding, MAX_CHUNK_SIZE, combine_chunks, decode_value,
-    encode_uri_component, plan_writes,
+use supabase_ssr::adapter::codec::{
+    MAX_CHUNK_SIZE, combine_chunks, decode_value, encode_uri_component, plan_writes,
 };
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieEncoding};
 use supabase_ssr::session::UnverifiedSession;
 
 use super::{

@@ -4,9 +4,8 @@
 //! `ServerClient`.
 
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{
-    Cookie, CookieConfig, CookieEncoding, SameSite, plan_writes, to_base64_value,
-};
+use supabase_ssr::adapter::codec::{plan_writes, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieConfig, CookieEncoding, SameSite};
 
 use super::sessions::{body_for_chunks, config, encoding_name, jar_for, stored};
 use super::{

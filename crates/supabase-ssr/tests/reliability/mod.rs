@@ -16,8 +16,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
+use supabase_ssr::adapter::codec::to_base64_value;
 use supabase_ssr::clock::{Clock, SystemClock};
-use supabase_ssr::cookies::{Cookie, CookieJar, SetAllCall, to_base64_value};
+use supabase_ssr::cookies::{Cookie, CookieJar, SetAllCall};
 
 /// The storage key of a project served from `http://127.0.0.1:<port>`.
 pub(crate) const KEY: &str = "sb-127-auth-token";

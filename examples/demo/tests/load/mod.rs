@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
-use supabase_ssr::cookies::{decode_base64url, decode_value, to_base64_value};
+use supabase_ssr::adapter::codec::{decode_base64url, decode_value, to_base64_value};
 
 /// The session cookie of a project on 127.0.0.1.
 pub(crate) const SESSION: &str = "sb-127-auth-token";

@@ -374,3 +374,30 @@ async fn a_key_aws_lc_rejects_sends_its_tokens_to_the_server() {
     );
     assert_eq!(source.calls(), 1);
 }
+
+#[test]
+fn config_defaults_follow_auth_js_plus_our_checks() {
+    use std::time::Duration;
+    let config = crate::jwt::JwtConfig::for_auth_url("https://abc.supabase.co/auth/v1/");
+    assert_eq!(
+        config.issuer.as_deref(),
+        Some("https://abc.supabase.co/auth/v1")
+    );
+    assert_eq!(config.audience.as_deref(), Some("authenticated"));
+    assert_eq!(config.leeway_secs, 0);
+    assert_eq!(config.jwks_ttl, Duration::from_secs(600));
+    assert_eq!(config.unknown_kid_cooldown, Duration::from_secs(30));
+    assert_eq!(config.stale_max, Duration::from_secs(3600));
+}
+
+#[test]
+fn a_fallback_outcome_exposes_its_unverified_claims() {
+    let claims = claims_of(&payload());
+    let fallback = Verification::NeedsServerCheck {
+        claims: claims.clone(),
+        reason: FallbackReason::UnknownKid,
+    };
+    assert!(!fallback.is_verified());
+    assert_eq!(fallback.claims(), &claims);
+    assert_eq!(fallback.into_claims(), claims);
+}
