@@ -112,7 +112,8 @@ pub fn parse_cookie_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> V
 /// (`U+FFFD` for each bad sequence): it cannot hold a session cookie, which is ASCII.
 ///
 /// ```
-/// use supabase_ssr::cookies::{Cookie, parse_cookie_fields};
+/// use supabase_ssr::adapter::codec::parse_cookie_fields;
+/// use supabase_ssr::cookies::Cookie;
 ///
 /// let cookies = parse_cookie_fields([&b"a=1; b=%41"[..], b"c=\xff"]);
 /// assert_eq!(cookies, [Cookie::new("a", "1"), Cookie::new("b", "A"), Cookie::new("c", "\u{fffd}")]);
