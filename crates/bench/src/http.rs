@@ -1,12 +1,16 @@
 //! `bench http`: requests/s and latency of a plain axum route, the same route behind our
 //! proxy with a valid session cookie, and the official JS proxy, under the same wrk load.
 
-use supabase_auth_emulator::EmulatorConfig;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use supabase_auth_emulator::{Emulator, EmulatorConfig};
 
 use crate::Options;
 use crate::common::{has_command, signed_in_cookie};
 use crate::load::{self, Load, Row};
 use crate::rounds::{ratio, verdict};
+use crate::signer::TestProject;
 use crate::wrk::Header;
 
 pub(crate) async fn run(options: &Options) -> Result<(), String> {
@@ -16,13 +20,15 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     if !has_command("node") {
         return Err("node is not installed (needed for the official JS server)".into());
     }
-    let load = Load::new(options);
-
-    let emulator = EmulatorConfig::default()
-        .start()
-        .await
-        .map_err(|e| format!("emulator: {e}"))?;
-    let header = Header::cookie(signed_in_cookie(&emulator).await?);
+    let mut load = Load::new(options);
+    let project = match options.users {
+        None => Project::emulator().await?,
+        Some(users) => Project::own(users).await?,
+    };
+    if let Project::Own { script, .. } = &project {
+        load.script = Some(script.clone());
+    }
+    let (url, key, header) = (project.url(), project.key(), project.header().await?);
     let node_server = "interop/js/bench/server.mjs".to_owned();
     let node_args = |mode: &str| {
         vec![
@@ -31,9 +37,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             "--mode".into(),
             mode.into(),
             "--url".into(),
-            emulator.url(),
+            url.clone(),
             "--key".into(),
-            emulator.publishable_key().to_owned(),
+            key.clone(),
         ]
     };
 
@@ -41,11 +47,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         load::start_self("axum plain route", &["plain".into()]).await?,
         load::start_self(
             "axum + SupabaseLayer (ours)",
-            &[
-                "proxy".into(),
-                emulator.url(),
-                emulator.publishable_key().to_owned(),
-            ],
+            &["proxy".into(), url.clone(), key.clone()],
         )
         .await?,
         load::start(
@@ -60,7 +62,12 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         server.check(&header).await?;
     }
 
-    load.print_heading("http");
+    load.print_heading(&match options.users {
+        None => "http".to_owned(),
+        Some(users) => {
+            format!("http, {users} users (each request one of their sessions at random)")
+        }
+    });
     let mut rows = Row::for_servers(&servers);
     // Rounds interleave the servers, so a burst of noise on the shared machine hits all
     // of them rather than one. Within a round, the two axum servers (whose ratio is the
@@ -75,7 +82,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         }
     }
     load::stop_all(servers).await;
-    emulator.shutdown().await;
+    project.stop().await;
 
     load::print_table(&rows);
     let (plain, ours, js, bare) = (rows[0].rps(), rows[1].rps(), rows[2].rps(), rows[3].rps());
@@ -93,4 +100,107 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         ratio(js, bare)
     );
     load::no_errors(&rows)
+}
+
+/// Whose sessions the servers check: the emulator with one signed-in user, or a project of
+/// our own whose `users` sessions are signed directly (an Auth server would take minutes
+/// to sign 100,000 users in), written one `Cookie` header per line for a wrk Lua script
+/// that gives each request one of them at random.
+enum Project {
+    Emulator(Emulator),
+    Own {
+        project: TestProject,
+        /// The first user's cookie, for the servers' check.
+        first: String,
+        dir: PathBuf,
+        script: PathBuf,
+    },
+}
+
+impl Project {
+    async fn emulator() -> Result<Self, String> {
+        let emulator = EmulatorConfig::default()
+            .start()
+            .await
+            .map_err(|e| format!("emulator: {e}"))?;
+        Ok(Self::Emulator(emulator))
+    }
+
+    async fn own(users: u64) -> Result<Self, String> {
+        let project = TestProject::start().await?;
+        let dir = std::env::temp_dir().join(format!("supabase-ssr-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let cookies = dir.join("cookies.txt");
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(&cookies).map_err(|e| e.to_string())?);
+        let mut first = String::new();
+        for n in 0..users {
+            let cookie = project.signer.session_cookie(&project.signer.token(n)?, n);
+            writeln!(file, "{cookie}").map_err(|e| e.to_string())?;
+            if n == 0 {
+                first = cookie;
+            }
+        }
+        file.flush().map_err(|e| e.to_string())?;
+        let script = dir.join("sessions.lua");
+        std::fs::write(
+            &script,
+            format!(
+                "-- Written by `bench http --sessions N`: each request carries the session\n\
+                 -- cookie of one of N users, chosen at random. The requests are formatted in\n\
+                 -- init, once wrk has set the Host header.\n\
+                 local requests = {{}}\n\
+                 local count = 0\n\
+                 init = function(args)\n\
+                 \x20 for line in io.lines(\"{}\") do\n\
+                 \x20   requests[#requests + 1] = wrk.format(\"GET\", \"/\", {{ [\"Cookie\"] = line }})\n\
+                 \x20 end\n\
+                 \x20 count = #requests\n\
+                 end\n\
+                 request = function()\n\
+                 \x20 return requests[math.random(count)]\n\
+                 end\n",
+                cookies.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Self::Own {
+            project,
+            first,
+            dir,
+            script,
+        })
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Emulator(emulator) => emulator.url(),
+            Self::Own { project, .. } => project.url.clone(),
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Self::Emulator(emulator) => emulator.publishable_key().to_owned(),
+            Self::Own { .. } => "sb_publishable_bench".to_owned(),
+        }
+    }
+
+    /// The one `Cookie` header of a run without a script, and of every server's check.
+    async fn header(&self) -> Result<Header, String> {
+        Ok(Header::cookie(match self {
+            Self::Emulator(emulator) => signed_in_cookie(emulator).await?,
+            Self::Own { first, .. } => first.clone(),
+        }))
+    }
+
+    async fn stop(self) {
+        match self {
+            Self::Emulator(emulator) => emulator.shutdown().await,
+            Self::Own { project, dir, .. } => {
+                project.stop();
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! core, wrk pinned to the other, rounds in which the two axum servers take turns in
 //! short slices, and the table of results.
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio::process::{Child, Command};
 use crate::Options;
 use crate::common::{has_command, median, repo_root};
 use crate::rounds::{self, Paired};
-use crate::wrk::{self, Header, WrkResult};
+use crate::wrk::{self, Header, Requests, WrkResult};
 
 /// The server side gets core 0, wrk core 1 (when `taskset` exists).
 pub(crate) const SERVER_CORE: usize = 0;
@@ -113,12 +114,14 @@ pub(crate) async fn stop_all(servers: Vec<Server>) {
     }
 }
 
-/// The wrk settings of a run: `--duration`, `--connections`, `--rounds`, `--quick`.
+/// The wrk settings of a run: `--duration`, `--connections`, `--rounds`, `--quick`, and
+/// the Lua script that makes the requests, when each must carry one of many cookies.
 pub(crate) struct Load {
     pub(crate) connections: u32,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) rounds: usize,
+    pub(crate) script: Option<PathBuf>,
 }
 
 impl Load {
@@ -135,6 +138,7 @@ impl Load {
                 .rounds
                 .unwrap_or(if options.quick { 1 } else { 5 })
                 .max(1),
+            script: None,
         }
     }
 
@@ -159,9 +163,13 @@ impl Load {
         header: &Header,
         span: Duration,
     ) -> Result<WrkResult, String> {
+        let requests = match &self.script {
+            Some(script) => Requests::Script(script),
+            None => Requests::Header(header),
+        };
         wrk::run(
             &server.url(),
-            header,
+            requests,
             self.connections,
             span,
             Some(LOAD_CORE),

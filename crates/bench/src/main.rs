@@ -21,6 +21,7 @@ mod memory;
 mod rls;
 mod rounds;
 mod servers;
+mod signer;
 mod storm;
 mod wire;
 mod wrk;
@@ -57,9 +58,10 @@ OPTIONS:
     -h, --help
 
 http, api and actix also take --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 5; the median round is reported); rls takes --duration SECS per
-workload per round (default 10), --connections N (pool size and concurrent tasks,
-default 8) and --rounds N (default 5); memory takes --tokens N,
+--rounds N (default 5; the median round is reported); http takes --sessions N (N distinct
+users, each request with the session cookie of one of them at random; default: one user);
+rls takes --duration SECS per workload per round (default 10), --connections N (pool size
+and concurrent tasks, default 8) and --rounds N (default 5); memory takes --tokens N,
 --no-token-cache (the same run with the verified-token cache off) and --sessions (the
 tokens as session cookies read by get_session, through the decoded-session cache).
 `bench instr read|hit|miss|sig|plain|proxy|api N` is a fixed loop for valgrind --tool=callgrind.";
@@ -77,6 +79,8 @@ pub(crate) struct Options {
     pub(crate) no_token_cache: bool,
     /// `memory --sessions`: the tokens as session cookies, read by `get_session`.
     pub(crate) sessions: bool,
+    /// `http --sessions N`: N distinct users' sessions, each request taking one at random.
+    pub(crate) users: Option<u64>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -88,6 +92,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         tokens: None,
         no_token_cache: false,
         sessions: false,
+        users: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -99,7 +104,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--no-token-cache" => options.no_token_cache = true,
-            "--sessions" => options.sessions = true,
+            // `memory --sessions` is a flag; `http --sessions N` takes the number of users.
+            "--sessions" => match it.clone().next().and_then(|v| v.parse::<u64>().ok()) {
+                Some(n) => {
+                    it.next();
+                    options.users = Some(n.max(1));
+                }
+                None => options.sessions = true,
+            },
             "--duration" => options.duration_secs = Some(value("--duration")?),
             "--connections" => {
                 options.connections =

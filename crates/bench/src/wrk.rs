@@ -1,5 +1,6 @@
 //! Running `wrk` (the Debian package) and reading its report.
 
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::process::Command;
@@ -60,11 +61,16 @@ impl Header {
     }
 }
 
-/// One bounded `wrk` run against `url`, every request with `header`, pinned to `core`
-/// when `taskset` exists.
+/// What every request of a run carries: one header, or what a wrk Lua script makes.
+pub(crate) enum Requests<'a> {
+    Header(&'a Header),
+    Script(&'a Path),
+}
+
+/// One bounded `wrk` run against `url`, pinned to `core` when `taskset` exists.
 pub(crate) async fn run(
     url: &str,
-    header: &Header,
+    requests: Requests<'_>,
     connections: u32,
     duration: Duration,
     core: Option<usize>,
@@ -75,10 +81,16 @@ pub(crate) async fn run(
         format!("-c{connections}"),
         format!("-d{secs}s"),
         "--latency".into(),
-        "-H".into(),
-        format!("{}: {}", header.name, header.value),
-        url.into(),
     ];
+    match requests {
+        Requests::Header(header) => {
+            wrk_args.extend(["-H".into(), format!("{}: {}", header.name, header.value)]);
+        }
+        Requests::Script(script) => {
+            wrk_args.extend(["-s".into(), script.to_string_lossy().into_owned()]);
+        }
+    }
+    wrk_args.push(url.into());
     let mut command = match core.filter(|_| has_command("taskset")) {
         Some(core) => {
             let mut c = Command::new("taskset");
