@@ -137,8 +137,8 @@ impl SupabaseAuthBuilder {
     /// a browser's repeat requests skip decoding its cookies (default 16,384; 0 turns it
     /// off). It holds nothing the cookies do not, and changes no trust decision.
     ///
-    /// An entry takes about 4.4 KB for a typical session (the cookie value and the
-    /// decoded session), taken only as distinct sessions come: about 70 MB when full. The
+    /// An entry takes about 3.9 KB for a typical session (the cookie value and the
+    /// decoded session), taken only as distinct sessions come: about 64 MB when full. The
     /// default keeps 10,000 users active at once at full speed; beyond the cache, a read
     /// decodes the cookie again (a few microseconds; BENCHMARKS.md section 10).
     pub fn session_cache(mut self, max_entries: usize) -> Self {
@@ -204,8 +204,8 @@ impl SupabaseAuthBuilder {
     /// cache off), so a token seen again skips the signature check. Its `exp`/`nbf` and the
     /// JWKS (the key must still be published) are checked on every use.
     ///
-    /// An entry takes about 3.3 KB for a typical Supabase token (the token and its
-    /// claims), about 53 MB when full. The default keeps 10,000 users active at once at
+    /// An entry takes about 3.4 KB for a typical Supabase token (the token and its
+    /// claims), about 55 MB when full. The default keeps 10,000 users active at once at
     /// full speed; beyond the cache, a request verifies its token's signature again
     /// (about 40 µs for ES256; BENCHMARKS.md section 10).
     /// Once the cache is full, a new token is written over the oldest entry's memory

@@ -60,7 +60,7 @@ pub(crate) struct JwtConfig {
     pub(crate) stale_max: Duration,
     /// How many verified tokens are remembered, so a token seen again is accepted without
     /// a signature check (its `exp`/`nbf` and the JWKS are still checked on every use).
-    /// 0 turns the cache off. Default 16,384 (about 3.3 KB each for typical tokens).
+    /// 0 turns the cache off. Default 16,384 (about 3.4 KB each for typical tokens).
     pub(crate) verified_token_cache_entries: usize,
     /// The longest a verified token is remembered, whatever its `exp`. Default 1 hour.
     pub(crate) verified_token_cache_max_age: Duration,
