@@ -14,6 +14,9 @@
 //! - `sig`: the ES256 signature check alone (aws-lc, key parsed once);
 //! - `plain`: one request through the plain axum router, in process (no sockets);
 //! - `proxy`: one request through the same router behind `SupabaseLayer`, in process;
+//! - `users`: the same with one of 10,000 users' sessions (signed by a project of our own,
+//!   all in the caches), taken in a fixed pseudo-random order: with
+//!   `--cache-sim=yes`, what reading the entries of many users costs in cache misses;
 //! - `api`: one request with `Authorization: Bearer <token>` through the same route
 //!   behind `ApiAuthLayer` (mode `user`), in process;
 //! - `scoped`, `baseline`, `uncached`, `context`: one transaction of `bench rls`'s workloads, on a
@@ -44,6 +47,11 @@ struct Setup {
     plain: axum::Router,
     proxy: axum::Router,
     api: axum::Router,
+    /// `users`: the router behind `SupabaseLayer` for the project of our own, and its
+    /// users' cookies (empty for the other measures).
+    users_proxy: axum::Router,
+    user_cookies: Vec<String>,
+    _project: Option<crate::signer::TestProject>,
 }
 
 #[derive(Clone, Copy)]
@@ -54,8 +62,12 @@ enum What {
     Sig,
     Plain,
     Proxy,
+    Users,
     Api,
 }
+
+/// Users of `bench instr users`.
+const USERS: u64 = 10_000;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let [workload, n] = args
@@ -75,12 +87,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 "sig" => What::Sig,
                 "plain" => What::Plain,
                 "proxy" => What::Proxy,
+                "users" => What::Users,
                 "api" => What::Api,
                 other => return Err(format!("unknown measure {other}")),
             },
             n.parse::<u64>().map_err(|e| e.to_string())?,
         ),
-        _ => return Err("usage: bench instr read|hit|miss|sig|plain|proxy|api|scoped|baseline|uncached|context ITERATIONS".into()),
+        _ => return Err("usage: bench instr read|hit|miss|sig|plain|proxy|users|api|scoped|baseline|uncached|context ITERATIONS".into()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -147,7 +160,34 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 return Err(format!("the router answered {status}"));
             }
         }
+        let (users_proxy, user_cookies, project) = if matches!(what, What::Users) {
+            let project = crate::signer::TestProject::start().await?;
+            let auth = SupabaseAuth::builder(project.url.clone(), "sb_publishable_bench")
+                .build()
+                .map_err(|e| e.to_string())?;
+            let router = servers::proxy(auth);
+            let mut cookies = Vec::new();
+            for n in 0..USERS {
+                let cookie = project.signer.session_cookie(&project.signer.token(n)?, n);
+                let status = router
+                    .clone()
+                    .oneshot(request(("cookie", &cookie))?)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .status();
+                if status != 200 {
+                    return Err(format!("user {n}: the router answered {status}"));
+                }
+                cookies.push(cookie);
+            }
+            (router, cookies, Some(project))
+        } else {
+            (servers::plain(), Vec::new(), None)
+        };
         Ok::<_, String>(Setup {
+            users_proxy,
+            user_cookies,
+            _project: project,
             plain: servers::plain(),
             proxy,
             api,
@@ -178,8 +218,25 @@ fn measured_loop(
 ) -> u64 {
     runtime.block_on(async {
         let mut failures = 0;
+        // A fixed pseudo-random walk over the users (an LCG), the same in every run.
+        let mut user = 0u64;
         for _ in 0..iterations {
             let ok = match what {
+                What::Users => {
+                    user = user
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let cookie = &setup.user_cookies[((user >> 33) % USERS) as usize];
+                    match request(black_box(("cookie", cookie))) {
+                        Ok(req) => setup
+                            .users_proxy
+                            .clone()
+                            .oneshot(req)
+                            .await
+                            .is_ok_and(|r| black_box(r).status() == 200),
+                        Err(_) => false,
+                    }
+                }
                 What::Read => {
                     let jar = CookieJar::from_cookie_header(black_box(&setup.cookie));
                     let session = setup.cached.server_client(jar).get_session().await;

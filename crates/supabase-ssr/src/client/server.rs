@@ -214,7 +214,13 @@ impl ServerClient {
         let Some(session) = self.get_session().await? else {
             return Ok(None);
         };
-        self.verify_token(session.access_token()).await.map(Some)
+        let jwt = &self.auth.inner.jwt;
+        if let Some(claims) = jwt.verified_from_memo(session.verified_memo()) {
+            return Ok(Some(claims));
+        }
+        let claims = self.verify_token(session.access_token()).await?;
+        jwt.fill_memo(session.verified_memo(), session.access_token());
+        Ok(Some(claims))
     }
 
     /// Verifies an access token (from the session or an `Authorization` header), as

@@ -35,7 +35,7 @@ pub use error::JwtError;
 pub(crate) use jwks::{JwksFetchError, JwksSource};
 pub use verified::VerifiedClaims;
 pub(crate) use verify::JwtVerifier;
-pub(crate) use verify::{FallbackReason, Verification};
+pub(crate) use verify::{FallbackReason, Verification, VerifiedMemo};
 
 /// How access tokens are checked: the defaults of the builder's `jwt_*`, `jwks_*` and
 /// `verified_token_cache` settings, in one place.

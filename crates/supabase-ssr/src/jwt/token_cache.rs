@@ -39,11 +39,14 @@ pub(crate) const DEFAULT_MAX_ENTRIES: usize = 16_384;
 pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// What a hit gives back: enough to finish the checks outside the lock.
+#[derive(Clone)]
 pub(crate) struct Hit {
     pub(crate) claims: Arc<Claims>,
     pub(crate) kid: Arc<str>,
     /// The JWKS generation the token was verified under.
     pub(crate) generation: u64,
+    /// When the token was verified (its entry's age is bounded by the maximum age).
+    pub(crate) inserted_ms: i64,
 }
 
 /// A bounded map from exact token bytes to verified claims.
@@ -94,6 +97,7 @@ impl TokenCache {
                 claims: Arc::clone(&entry.claims),
                 kid: Arc::clone(&entry.kid),
                 generation: entry.generation,
+                inserted_ms: entry.inserted_ms,
             })
         })
     }
@@ -142,6 +146,11 @@ impl TokenCache {
         // The claims that were copied are freed here, outside the cache's lock.
         drop(copied);
         shared
+    }
+
+    /// The longest an entry is used, in milliseconds.
+    pub(crate) fn max_age_ms(&self) -> i64 {
+        self.max_age_ms
     }
 
     /// Forgets `token` (its key left the JWKS, it expired, ...).

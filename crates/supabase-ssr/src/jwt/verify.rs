@@ -87,6 +87,14 @@ enum CacheAnswer {
     Miss,
 }
 
+/// The verification of one session's access token, kept with the decoded session in the
+/// decoded-session cache: the verified-token cache's entry for that token (its claims,
+/// key and JWKS generation). A request reading the same cookie again finds the claims
+/// there, and checks them as a verified-token cache hit is checked, without looking the
+/// token up (and comparing its bytes) in the second cache. Set once.
+#[derive(Default)]
+pub(crate) struct VerifiedMemo(std::sync::OnceLock<Hit>);
+
 /// Verifies access tokens for one project. Shared by every request (put it in an `Arc`).
 pub(crate) struct JwtVerifier {
     issuer: Option<String>,
@@ -257,6 +265,35 @@ impl JwtVerifier {
         }
     }
 
+    /// The claims a session's memo holds for its access token, when they pass what a
+    /// verified-token cache hit must pass without waiting: the entry's maximum age, `exp`
+    /// and `nbf`, and the JWKS still the fresh set the signature was checked against.
+    /// `None` otherwise: the caller verifies the token in full.
+    pub(crate) fn verified_from_memo(&self, memo: &VerifiedMemo) -> Option<VerifiedClaims> {
+        let hit = memo.0.get()?;
+        let cache = self.tokens.as_ref()?;
+        let now = self.clock.now_millis();
+        let fresh = now.saturating_sub(hit.inserted_ms) < cache.max_age_ms()
+            && self.check_times_at(&hit.claims, now).is_ok()
+            && self.jwks.is_fresh_generation(hit.generation, now);
+        fresh.then(|| VerifiedClaims::new(Arc::clone(&hit.claims)))
+    }
+
+    /// Keeps, in a session's memo, the verified-token cache's entry for its access token
+    /// (after that token verified), so the session's next reads skip the second cache.
+    pub(crate) fn fill_memo(&self, memo: &VerifiedMemo, token: &str) {
+        if memo.0.get().is_some() {
+            return;
+        }
+        if let Some(hit) = self
+            .tokens
+            .as_ref()
+            .and_then(|cache| cache.get(token, self.clock.now_millis()))
+        {
+            let _ = memo.0.set(hit);
+        }
+    }
+
     /// The verified-token cache's answer for `token`: `Ok(Some)` on a hit that passes
     /// the same time and key checks a full verification would make, `Ok(None)` when the
     /// token has to be verified, an error when its cached claims are expired.
@@ -277,6 +314,7 @@ impl JwtVerifier {
                 claims,
                 kid,
                 generation,
+                ..
             }) => {
                 // The lookup a full verification would make (TTL refetch, stale limit,
                 // outage), then the key set must still be the one the signature was

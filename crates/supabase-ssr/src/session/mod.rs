@@ -27,11 +27,20 @@ use crate::cookies::CookieContents;
 /// who the user is.
 #[derive(Clone)]
 pub struct UnverifiedSession {
-    json: Arc<str>,
-    access_token: Arc<str>,
-    refresh_token: Arc<str>,
-    expires_at: i64,
+    /// One allocation shared by every copy (the decoded-session cache's included), so a
+    /// copy costs one reference count, not one per field: on a cache hit that count sits
+    /// on a line the request has to fetch from memory anyway.
+    data: Arc<SessionData>,
     user: UserSlot,
+}
+
+struct SessionData {
+    json: Box<str>,
+    access_token: Box<str>,
+    refresh_token: Box<str>,
+    expires_at: i64,
+    /// The verification of `access_token`.
+    memo: crate::jwt::VerifiedMemo,
 }
 
 /// Where [`UnverifiedSession::user`] comes from.
@@ -78,10 +87,13 @@ impl UnverifiedSession {
                 // `expires_at` is whole seconds in every writer; a fraction is floored.
                 let expires_at = exp.floor() as i64;
                 Stored::Valid(Self {
-                    access_token: Arc::from(at.as_ref()),
-                    refresh_token: Arc::from(rt.as_ref()),
-                    json: Arc::from(json),
-                    expires_at,
+                    data: Arc::new(SessionData {
+                        access_token: Box::from(at.as_ref()),
+                        refresh_token: Box::from(rt.as_ref()),
+                        json: Box::from(json),
+                        expires_at,
+                        memo: crate::jwt::VerifiedMemo::default(),
+                    }),
                     user: UserSlot::InJson,
                 })
             }
@@ -151,24 +163,29 @@ impl UnverifiedSession {
         }
     }
 
+    /// The verification of the access token, kept with the session.
+    pub(crate) fn verified_memo(&self) -> &crate::jwt::VerifiedMemo {
+        &self.data.memo
+    }
+
     /// The access token (a JWT).
     pub fn access_token(&self) -> &str {
-        &self.access_token
+        &self.data.access_token
     }
 
     /// The refresh token.
     pub fn refresh_token(&self) -> &str {
-        &self.refresh_token
+        &self.data.refresh_token
     }
 
     /// Expiry of the access token, Unix seconds.
     pub fn expires_at(&self) -> i64 {
-        self.expires_at
+        self.data.expires_at
     }
 
     /// The session JSON exactly as stored in the cookies.
     pub fn as_json(&self) -> &str {
-        &self.json
+        &self.data.json
     }
 
     /// The user of the session, if any: the one stored in the cookie, parsed on each
@@ -183,7 +200,7 @@ impl UnverifiedSession {
         struct WithUser {
             user: Option<Map<String, Value>>,
         }
-        serde_json::from_str::<WithUser>(&self.json)
+        serde_json::from_str::<WithUser>(&self.data.json)
             .ok()?
             .user
             .map(User::from_map)
@@ -192,7 +209,8 @@ impl UnverifiedSession {
     /// `true` when the access token expires within `margin_secs` of `now_millis`
     /// (auth-js: `expires_at * 1000 - now < margin`).
     pub(crate) fn expires_within(&self, now_millis: i64, margin_millis: i64) -> bool {
-        self.expires_at
+        self.data
+            .expires_at
             .saturating_mul(1000)
             .saturating_sub(now_millis)
             < margin_millis
@@ -200,7 +218,7 @@ impl UnverifiedSession {
 
     /// `true` when the access token has expired (`expires_at * 1000 <= now`).
     pub(crate) fn is_expired(&self, now_millis: i64) -> bool {
-        self.expires_at.saturating_mul(1000) <= now_millis
+        self.data.expires_at.saturating_mul(1000) <= now_millis
     }
 }
 
@@ -217,7 +235,7 @@ impl fmt::Debug for UnverifiedSession {
         f.debug_struct("UnverifiedSession")
             .field("access_token", &"[redacted]")
             .field("refresh_token", &"[redacted]")
-            .field("expires_at", &self.expires_at)
+            .field("expires_at", &self.data.expires_at)
             .finish()
     }
 }

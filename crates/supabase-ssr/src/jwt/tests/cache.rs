@@ -388,3 +388,52 @@ async fn unsupported_published_keys_go_to_the_server_without_refetching() {
     }
     assert_eq!(source.calls(), 1);
 }
+
+/// A session's memo answers as a verified-token cache hit would, and only then: the
+/// claims of its token while they are within `exp` and the JWKS it was verified under is
+/// still fresh; nothing before the token verified, nor when the cache is off.
+#[tokio::test]
+async fn a_memo_answers_only_what_a_cache_hit_would() {
+    let source = FakeSource::serving(all_keys_jwks());
+    let (verifier, clock) = verifier(&source);
+    let short = keys().es.token(&payload_with(json!({"exp": T0 + 60})));
+    let long = keys().es.token(&payload());
+    let (short_memo, long_memo) = (
+        crate::jwt::VerifiedMemo::default(),
+        crate::jwt::VerifiedMemo::default(),
+    );
+    verifier.fill_memo(&short_memo, &short);
+    assert!(
+        verifier.verified_from_memo(&short_memo).is_none(),
+        "nothing before the token verified"
+    );
+    for (token, memo) in [(&short, &short_memo), (&long, &long_memo)] {
+        assert!(verifier.verify(token).await.unwrap().is_verified());
+        verifier.fill_memo(memo, token);
+    }
+    assert_eq!(
+        verifier.verified_from_memo(&short_memo).unwrap().exp,
+        Some(T0 + 60)
+    );
+    assert_eq!(source.calls(), 1);
+
+    // At `exp` the claims are no longer answered; the other token's still are.
+    clock.advance_millis(60_000);
+    assert!(verifier.verified_from_memo(&short_memo).is_none());
+    assert!(verifier.verified_from_memo(&long_memo).is_some());
+
+    // Past the JWKS's TTL (10 minutes) a hit would need a lookup: the memo steps aside,
+    // and no fetch happens from here.
+    clock.advance_millis(minutes(10));
+    assert!(verifier.verified_from_memo(&long_memo).is_none());
+    assert_eq!(source.calls(), 1);
+
+    // With the verified-token cache off, no memo is kept.
+    let mut off_config = config();
+    off_config.verified_token_cache_entries = 0;
+    let (off, _) = verifier_with(off_config, &source);
+    let off_memo = crate::jwt::VerifiedMemo::default();
+    assert!(off.verify(&long).await.unwrap().is_verified());
+    off.fill_memo(&off_memo, &long);
+    assert!(off.verified_from_memo(&off_memo).is_none());
+}
