@@ -64,7 +64,7 @@ rls takes --duration SECS per workload per round (default 10), --connections N (
 and concurrent tasks, default 8) and --rounds N (default 5); memory takes --tokens N,
 --no-token-cache (the same run with the verified-token cache off) and --sessions (the
 tokens as session cookies read by get_session, through the decoded-session cache).
-`bench instr read|hit|miss|sig|plain|proxy|api N` is a fixed loop for valgrind --tool=callgrind.";
+`bench instr read|hit|miss|sig|plain|proxy|users|api N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.
 #[derive(Debug, Clone)]
