@@ -27,3 +27,4 @@ cargo bench -p supabase-ssr --locked -- --test
 step "Load (cookie and bearer), refresh-storm, memory and RLS benchmarks, quick mode"
 cargo run --release --locked -p bench -- all --quick
 cargo run --release --locked -p bench -- memory --sessions --quick
+cargo run --release --locked -p bench -- http --sessions 1000 --quick
