@@ -91,7 +91,9 @@ enum CacheAnswer {
 /// decoded-session cache: the verified-token cache's entry for that token (its claims,
 /// key and JWKS generation). A request reading the same cookie again finds the claims
 /// there, and checks them as a verified-token cache hit is checked, without looking the
-/// token up (and comparing its bytes) in the second cache. Set once.
+/// token up (and comparing its bytes) in the second cache. Set once: after the JWKS
+/// changes, an old memo no longer passes, and the verified-token cache answers as before
+/// until the session is refreshed.
 #[derive(Default)]
 pub(crate) struct VerifiedMemo(std::sync::OnceLock<Hit>);
 
