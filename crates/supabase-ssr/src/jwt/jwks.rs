@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -67,6 +67,10 @@ pub(crate) struct JwksCache {
     // result in `state` instead of fetching again.
     fetch_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// Until when (ms) the key set in use is fresh: its fetch time plus the TTL (or the
+    /// stale limit, if shorter); `i64::MIN` while there is none. Written under `state`'s
+    /// lock after the keys and the generation, read without it by every request.
+    fresh_until_ms: AtomicI64,
 }
 
 #[derive(Default)]
@@ -125,6 +129,7 @@ impl JwksCache {
             state: Mutex::new(State::default()),
             fetch_lock: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            fresh_until_ms: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -137,14 +142,12 @@ impl JwksCache {
 
     /// Whether the key set in use is within its TTL (a lookup would not fetch) and is
     /// still `generation`: then it holds every key it held when that generation began,
-    /// and a lookup of one of them would find it. The verified-token cache's fast path.
+    /// and a lookup of one of them would find it. The verified-token cache's fast path,
+    /// taken by every request: two atomic reads, no lock. A reader racing a fetch sees
+    /// either the old set's time with any generation, or the new set's time with its
+    /// generation (stored before the time): a mismatch only sends it the slow way.
     pub(crate) fn is_fresh_generation(&self, generation: u64, now: i64) -> bool {
-        let state = self.lock_state();
-        let age = now.saturating_sub(state.fetched_at_ms);
-        state.keys.is_some()
-            && age < self.ttl_ms
-            && age < self.stale_max_ms
-            && self.generation() == generation
+        now < self.fresh_until_ms.load(Ordering::Acquire) && self.generation() == generation
     }
 
     #[cfg(test)]
@@ -250,6 +253,10 @@ impl JwksCache {
                     self.generation.fetch_add(1, Ordering::AcqRel);
                 }
                 state.fetched_at_ms = started;
+                self.fresh_until_ms.store(
+                    started.saturating_add(self.ttl_ms.min(self.stale_max_ms)),
+                    Ordering::Release,
+                );
                 state.last_failed = false;
                 state.failures = 0;
             }
