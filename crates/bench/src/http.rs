@@ -112,9 +112,20 @@ enum Project {
         project: TestProject,
         /// The first user's cookie, for the servers' check.
         first: String,
-        dir: PathBuf,
+        /// Removed when dropped, whether the run ends well or not.
+        _dir: ScratchDir,
         script: PathBuf,
     },
+}
+
+/// A directory of ours under the system's temporary directory (100,000 users' cookies
+/// take about 130 MB), removed when dropped.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Project {
@@ -128,9 +139,11 @@ impl Project {
 
     async fn own(users: u64) -> Result<Self, String> {
         let project = TestProject::start().await?;
-        let dir = std::env::temp_dir().join(format!("supabase-ssr-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let cookies = dir.join("cookies.txt");
+        let dir = ScratchDir(
+            std::env::temp_dir().join(format!("supabase-ssr-bench-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(&dir.0).map_err(|e| e.to_string())?;
+        let cookies = dir.0.join("cookies.txt");
         let mut file =
             std::io::BufWriter::new(std::fs::File::create(&cookies).map_err(|e| e.to_string())?);
         let mut first = String::new();
@@ -142,7 +155,7 @@ impl Project {
             }
         }
         file.flush().map_err(|e| e.to_string())?;
-        let script = dir.join("sessions.lua");
+        let script = dir.0.join("sessions.lua");
         std::fs::write(
             &script,
             format!(
@@ -167,7 +180,7 @@ impl Project {
         Ok(Self::Own {
             project,
             first,
-            dir,
+            _dir: dir,
             script,
         })
     }
@@ -197,10 +210,7 @@ impl Project {
     async fn stop(self) {
         match self {
             Self::Emulator(emulator) => emulator.shutdown().await,
-            Self::Own { project, dir, .. } => {
-                project.stop();
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            Self::Own { project, .. } => project.stop(),
         }
     }
 }
