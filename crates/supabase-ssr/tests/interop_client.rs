@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use interop::sessions::jar_for;
 use interop::{
-    KEY, NOW, Request, STORAGE_KEY, SetAllCall, auth_error, client_scenario, ok, requests_of,
-    run_harness, session_body, session_response, set_all_calls, status_only, user_json,
+    KEY, NOW, Request, STORAGE_KEY, SetAllCall, auth_error, client_scenario, compared_headers, ok,
+    requests_of, run_harness, session_body, session_response, set_all_calls, status_only,
+    user_json,
 };
 use serde_json::{Value, json};
 use supabase_ssr::adapter::codec::to_base64_value;
@@ -97,14 +98,6 @@ fn js_session(step: &Value) -> Option<Value> {
     Some(json!({ "access_token": session["access_token"], "user": user }))
 }
 
-/// The headers both clients must send alike (`x-client-info` names each library).
-const COMPARED_HEADERS: [&str; 4] = [
-    "apikey",
-    "authorization",
-    "content-type",
-    "x-supabase-api-version",
-];
-
 fn js_effects(record: &Value, init: Option<&Value>) -> Effects {
     let session = js_session(record);
     let mut set_all = Vec::new();
@@ -122,15 +115,7 @@ fn js_effects(record: &Value, init: Option<&Value>) -> Effects {
                     .url
                     .trim_start_matches("http://127.0.0.1:54321")
                     .to_owned();
-                let headers = COMPARED_HEADERS
-                    .iter()
-                    .filter_map(|h| {
-                        r.headers
-                            .iter()
-                            .find(|(n, _)| n == h)
-                            .map(|(n, v)| (n.clone(), v.clone()))
-                    })
-                    .collect();
+                let headers = r.compared_headers();
                 (r.method, path, r.body.filter(|b| !b.is_empty()), headers)
             })
             .collect(),
@@ -233,10 +218,7 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
         let requests = recorded[seen_requests..]
             .iter()
             .map(|r| {
-                let headers = COMPARED_HEADERS
-                    .iter()
-                    .filter_map(|h| r.header(h).map(|v| ((*h).to_owned(), v.to_owned())))
-                    .collect();
+                let headers = compared_headers(|h| r.header(h));
                 let body = Some(r.body_text()).filter(|b| !b.is_empty());
                 (r.method.clone(), r.target.clone(), body, headers)
             })

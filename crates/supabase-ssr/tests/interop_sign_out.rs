@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use interop::sessions::jar_for;
 use interop::{
-    KEY, NOW, STORAGE_KEY, SetAllCall, URL, auth_error, client_scenario, jar_json, requests_of,
-    run_harness, session_body, session_response, set_all_calls, user_json,
+    KEY, NOW, STORAGE_KEY, SetAllCall, URL, auth_error, client_scenario, compared_headers,
+    jar_json, requests_of, run_harness, session_body, session_response, set_all_calls, user_json,
 };
 use serde_json::{Value, json};
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
@@ -57,15 +57,17 @@ const fn failed(retryable: bool, status: Option<u16>) -> Outcome {
     Outcome::Failed { retryable, status }
 }
 
-/// What auth-js 2.119.1 does to the stored session (`_signOut`): `local` removes it
-/// before the request whatever the answer, `global` only once the server accepted (or
-/// answered 401/403/404 or `session_not_found`), `others` never.
-fn deletes_cookies(scope: SignOutScope, outcome: Outcome) -> bool {
-    match scope {
+/// The `set_all` calls a sign-out ending in `outcome` makes: `deleted` when auth-js
+/// 2.119.1 removes the stored session (`_signOut`: `local` before the request whatever the
+/// answer, `global` only once the server accepted, or answered 401/403/404 or
+/// `session_not_found`, `others` never), none otherwise.
+fn cookie_writes(scope: SignOutScope, outcome: Outcome, deleted: &[SetAllCall]) -> Vec<SetAllCall> {
+    let deletes = match scope {
         SignOutScope::Local => true,
         SignOutScope::Global => outcome == SIGNED_OUT,
         _ => false,
-    }
+    };
+    if deletes { deleted.to_vec() } else { vec![] }
 }
 
 /// The auth-js side of a harness step: its outcome and its error's name.
@@ -299,26 +301,11 @@ fn answers() -> Vec<Canned> {
 /// A request as compared: method, path and query, and the headers both must send alike.
 type Sent = (String, String, Vec<(String, String)>);
 
-const COMPARED_HEADERS: [&str; 4] = [
-    "apikey",
-    "authorization",
-    "content-type",
-    "x-supabase-api-version",
-];
-
 fn js_requests(record: &Value, base: &str) -> Vec<Sent> {
     requests_of(record)
         .into_iter()
         .map(|r| {
-            let headers = COMPARED_HEADERS
-                .iter()
-                .filter_map(|h| {
-                    r.headers
-                        .iter()
-                        .find(|(n, _)| n == h)
-                        .map(|(n, v)| (n.clone(), v.clone()))
-                })
-                .collect();
+            let headers = r.compared_headers();
             (r.method, r.url.trim_start_matches(base).to_owned(), headers)
         })
         .collect()
@@ -355,11 +342,11 @@ async fn rust_canned(
         .requests()
         .iter()
         .map(|r| {
-            let headers = COMPARED_HEADERS
-                .iter()
-                .filter_map(|h| r.header(h).map(|v| ((*h).to_owned(), v.to_owned())))
-                .collect();
-            (r.method.clone(), r.target.clone(), headers)
+            (
+                r.method.clone(),
+                r.target.clone(),
+                compared_headers(|h| r.header(h)),
+            )
         })
         .collect();
     (rust_outcome(&result), rust_set_all(&cookies), requests)
@@ -401,13 +388,7 @@ async fn sign_out_ends_like_auth_js_for_every_scope_and_answer() {
 
         let (auth_js, error_name) = answer.auth_js;
         let expected_rust = answer.rust.unwrap_or(auth_js);
-        let writes = |outcome| {
-            if deletes_cookies(*scope, outcome) {
-                deleted.clone()
-            } else {
-                vec![]
-            }
-        };
+        let writes = |outcome| cookie_writes(*scope, outcome, &deleted);
         let expected = (
             auth_js,
             error_name.map(str::to_owned),
@@ -755,13 +736,7 @@ async fn sign_out_against_the_emulator_ends_like_auth_js() {
             }
 
             let (auth_js, error_name) = condition.auth_js();
-            let writes = |outcome| {
-                if deletes_cookies(*scope, outcome) {
-                    deleted.clone()
-                } else {
-                    vec![]
-                }
-            };
+            let writes = |outcome| cookie_writes(*scope, outcome, &deleted);
             let expected = (
                 auth_js,
                 error_name.map(str::to_owned),

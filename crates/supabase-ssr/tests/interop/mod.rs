@@ -233,6 +233,36 @@ pub(crate) struct Request {
     pub(crate) body: Option<String>,
 }
 
+impl Request {
+    /// This request's [`COMPARED_HEADERS`].
+    pub(crate) fn compared_headers(&self) -> Vec<(String, String)> {
+        compared_headers(|name| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        })
+    }
+}
+
+/// The headers both clients must send alike (`x-client-info` names each library).
+pub(crate) const COMPARED_HEADERS: [&str; 4] = [
+    "apikey",
+    "authorization",
+    "content-type",
+    "x-supabase-api-version",
+];
+
+/// `(name, value)` of each of [`COMPARED_HEADERS`] that `header` finds, in that order.
+pub(crate) fn compared_headers<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<(String, String)> {
+    COMPARED_HEADERS
+        .iter()
+        .filter_map(|name| header(name).map(|value| ((*name).to_owned(), value.to_owned())))
+        .collect()
+}
+
 /// The requests of one harness record (a step, or `init`).
 pub(crate) fn requests_of(record: &Value) -> Vec<Request> {
     record["requests"]
