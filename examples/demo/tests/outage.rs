@@ -54,13 +54,8 @@ async fn pages_during_a_token_outage_answer_at_once_and_keep_the_cookies() {
     // A still-valid token: the dashboard, as the signed-in user.
     let mut valid = Vec::new();
     for _ in 0..PAGES {
-        let started = Instant::now();
-        let res = client
-            .get(format!("{}/dashboard", app.url()))
-            .send()
-            .await
-            .unwrap();
-        valid.push(started.elapsed());
+        let (took, res) = timed_dashboard(&client, app.url()).await;
+        valid.push(took);
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers().get_all(SET_COOKIE).iter().count(), 0);
         assert!(res.text().await.unwrap().contains(demo::DEMO_EMAIL));
@@ -80,13 +75,8 @@ async fn pages_during_a_token_outage_answer_at_once_and_keep_the_cookies() {
     tokio::time::sleep(wait).await;
     let mut expired = Vec::new();
     for _ in 0..PAGES {
-        let started = Instant::now();
-        let res = client
-            .get(format!("{}/dashboard", app.url()))
-            .send()
-            .await
-            .unwrap();
-        expired.push(started.elapsed());
+        let (took, res) = timed_dashboard(&client, app.url()).await;
+        expired.push(took);
         assert_eq!(res.status(), 303);
         assert_eq!(location(&res), "/sign-in?next=%2Fdashboard");
         // Cookies kept: nothing written, nothing deleted.
@@ -131,4 +121,15 @@ async fn pages_during_a_token_outage_answer_at_once_and_keep_the_cookies() {
     );
     println!("refresh attempts reaching Auth: {}", refreshes() - 1);
     app.shutdown().await;
+}
+
+/// `GET /dashboard`, and how long the answer took.
+async fn timed_dashboard(client: &reqwest::Client, app_url: &str) -> (Duration, reqwest::Response) {
+    let started = Instant::now();
+    let res = client
+        .get(format!("{app_url}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    (started.elapsed(), res)
 }
