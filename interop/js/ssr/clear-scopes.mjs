@@ -5,7 +5,8 @@
 // stdout: [{"setAll": [{"cookies": [{name, value, options, header}], "headers": {...}}]}, ...]
 //         (`header` is serializeCookieHeader(name, value, options), the Set-Cookie line)
 
-import { clearAuthCookiesAtScopes, serializeCookieHeader } from "@supabase/ssr";
+import { clearAuthCookiesAtScopes } from "@supabase/ssr";
+import { setAllRecord } from "./set-all-record.mjs";
 
 const input = JSON.parse(await new Promise((resolve) => {
   let text = "";
@@ -20,15 +21,7 @@ for (const scenario of input) {
   await clearAuthCookiesAtScopes({
     getAll: () => scenario.cookies.map(([name, value]) => ({ name, value })),
     setAll: (cookies, headers) => {
-      setAll.push({
-        cookies: cookies.map(({ name, value, options }) => ({
-          name,
-          value,
-          options,
-          header: serializeCookieHeader(name, value, options),
-        })),
-        headers: { ...headers },
-      });
+      setAll.push(setAllRecord(cookies, headers));
     },
     storageKey: scenario.storageKey,
     scopes: scenario.scopes,

@@ -125,6 +125,7 @@ import {
   stringToBase64URL,
   stringFromBase64URL,
 } from "@supabase/ssr";
+import { setAllRecord } from "./set-all-record.mjs";
 
 // Keep stdout for the result only.
 for (const level of ["log", "info", "debug", "trace"]) {
@@ -398,15 +399,7 @@ async function buildClient(state, overrides = {}) {
       ...(state.scenario.cookies ?? {}),
       getAll: () => state.jar.map(([name, value]) => ({ name, value })),
       setAll: (cookies, headers) => {
-        state.record.setAll.push({
-          cookies: cookies.map(({ name, value, options }) => ({
-            name,
-            value,
-            options,
-            header: serializeCookieHeader(name, value, options),
-          })),
-          headers: { ...headers },
-        });
+        state.record.setAll.push(setAllRecord(cookies, headers));
         applyToJar(state.jar, cookies);
       },
     },
