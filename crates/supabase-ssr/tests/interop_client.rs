@@ -202,17 +202,7 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
             other => panic!("step {other} not mapped"),
         }
         let calls = jar.set_all_calls();
-        let set_all = calls[seen_calls..]
-            .iter()
-            .map(|c| SetAllCall {
-                cookies: c
-                    .cookies
-                    .iter()
-                    .map(|s| (s.name.clone(), s.value.clone(), s.to_header_value()))
-                    .collect(),
-                headers: c.headers.clone(),
-            })
-            .collect();
+        let set_all = calls[seen_calls..].iter().map(SetAllCall::from).collect();
         seen_calls = calls.len();
         let recorded = server.requests();
         let requests = recorded[seen_requests..]

@@ -96,17 +96,7 @@ fn rust_outcome(result: &Result<(), AuthError>) -> Outcome {
 
 /// The `set_all` calls a Rust jar received, in the harness's terms.
 fn rust_set_all(jar: &CookieJar) -> Vec<SetAllCall> {
-    jar.set_all_calls()
-        .iter()
-        .map(|c| SetAllCall {
-            cookies: c
-                .cookies
-                .iter()
-                .map(|s| (s.name.clone(), s.value.clone(), s.to_header_value()))
-                .collect(),
-            headers: c.headers.clone(),
-        })
-        .collect()
+    jar.set_all_calls().iter().map(SetAllCall::from).collect()
 }
 
 /// The one `set_all` call that deletes these cookies, with the cache headers (it is

@@ -287,14 +287,29 @@ pub(crate) fn requests_of(record: &Value) -> Vec<Request> {
         .collect()
 }
 
+/// The cookies of a `set_all` call as the harness reports them: (name, value, Set-Cookie).
+fn reported(cookies: &[SetCookie]) -> Vec<(String, String, String)> {
+    cookies
+        .iter()
+        .map(|c| (c.name.clone(), c.value.clone(), c.to_header_value()))
+        .collect()
+}
+
+impl From<&supabase_ssr::cookies::SetAllCall> for SetAllCall {
+    /// A `set_all` call a `CookieJar` recorded, in the harness's terms.
+    fn from(call: &supabase_ssr::cookies::SetAllCall) -> Self {
+        Self {
+            cookies: reported(&call.cookies),
+            headers: call.headers.clone(),
+        }
+    }
+}
+
 /// The `setAll` call the crate makes for a write plan: cookies with their
 /// `to_header_value()`, and [`CACHE_HEADERS`] when `first` (the first write of a client).
 pub(crate) fn rust_call(plan: &[SetCookie], first: bool) -> SetAllCall {
     SetAllCall {
-        cookies: plan
-            .iter()
-            .map(|c| (c.name.clone(), c.value.clone(), c.to_header_value()))
-            .collect(),
+        cookies: reported(plan),
         headers: if first {
             CACHE_HEADERS
                 .iter()
