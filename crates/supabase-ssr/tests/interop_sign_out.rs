@@ -37,6 +37,14 @@ const SCOPES: [SignOutScope; 3] = [
     SignOutScope::Global,
 ];
 
+/// Each answer with each scope.
+fn with_every_scope(answers: &[Canned]) -> Vec<(&Canned, SignOutScope)> {
+    answers
+        .iter()
+        .flat_map(|a| SCOPES.iter().map(move |s| (a, *s)))
+        .collect()
+}
+
 /// How a sign-out ended, in terms both libraries can be compared in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -349,10 +357,7 @@ async fn rust_canned(
 async fn sign_out_ends_like_auth_js_for_every_scope_and_answer() {
     let jar = signed_in_jar();
     let answers = answers();
-    let cases: Vec<(&Canned, SignOutScope)> = answers
-        .iter()
-        .flat_map(|a| SCOPES.iter().map(move |s| (a, *s)))
-        .collect();
+    let cases = with_every_scope(&answers);
     let scenarios: Vec<Value> = cases
         .iter()
         .map(|(answer, scope)| {
@@ -432,10 +437,7 @@ async fn sign_out_after_a_refresh_the_server_could_not_answer_ends_like_auth_js(
         .auth_js(failed(true, Some(503)), "AuthRetryableFetchError"),
         Canned::no_answer(),
     ];
-    let cases: Vec<(&Canned, SignOutScope)> = answers
-        .iter()
-        .flat_map(|a| SCOPES.iter().map(move |s| (a, *s)))
-        .collect();
+    let cases = with_every_scope(&answers);
     // auth-js retries the refresh with back-off (instant here) at construction and
     // again in `signOut`: enough failures for both.
     let scenarios: Vec<Value> = cases
