@@ -195,7 +195,7 @@ impl Project {
     fn key(&self) -> String {
         match self {
             Self::Emulator(emulator) => emulator.publishable_key().to_owned(),
-            Self::Own { .. } => "sb_publishable_bench".to_owned(),
+            Self::Own { .. } => TestProject::KEY.to_owned(),
         }
     }
 

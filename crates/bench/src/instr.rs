@@ -162,7 +162,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         let (users_proxy, user_cookies, project) = if matches!(what, What::Users) {
             let project = crate::signer::TestProject::start().await?;
-            let auth = SupabaseAuth::builder(project.url.clone(), "sb_publishable_bench")
+            let auth = SupabaseAuth::builder(project.url.clone(), crate::signer::TestProject::KEY)
                 .build()
                 .map_err(|e| e.to_string())?;
             let router = servers::proxy(auth);

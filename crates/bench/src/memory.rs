@@ -26,7 +26,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         .tokens
         .unwrap_or(if options.quick { 70_000 } else { 1_000_000 });
     let project = TestProject::start().await?;
-    let builder = SupabaseAuth::builder(project.url.clone(), "sb_publishable_bench");
+    let builder = SupabaseAuth::builder(project.url.clone(), TestProject::KEY);
     let builder = if options.no_token_cache {
         builder.disable_verified_token_cache()
     } else {

@@ -95,6 +95,9 @@ pub(crate) struct TestProject {
 }
 
 impl TestProject {
+    /// The API key servers of this project are built with (nothing checks it).
+    pub(crate) const KEY: &str = "sb_publishable_bench";
+
     /// A new key, its JWKS served on 127.0.0.1 (a port the OS chooses).
     pub(crate) async fn start() -> Result<Self, String> {
         let rng = SystemRandom::new();
