@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# One full build from a clean checkout: incremental caches would only take disk space.
+export CARGO_INCREMENTAL=0
+
 step "System packages (Chromium for the browser test, wrk for the load benchmark)"
 bash scripts/install-system-deps.sh
 
