@@ -26,8 +26,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         .map_err(|e| format!("emulator: {e}"))?;
     let header = Header::cookie(signed_in_cookie(&emulator).await?);
     let servers = vec![
-        load::start_self("actix-web plain route", &["actix-plain".into()]).await?,
-        load::start_self(
+        load.start_self("actix-web plain route", &["actix-plain".into()])
+            .await?,
+        load.start_self(
             "actix-web + SupabaseMiddleware (ours)",
             &[
                 "actix-proxy".into(),
@@ -45,9 +46,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
 
 /// `bench serve actix-plain` or `bench serve actix-proxy URL KEY`: `GET /` answers
 /// "Hello, World!" (behind the middleware, through `Verified`, so a request that did not
-/// verify gets a 401 and wrk counts it as an error), on one actix-web worker: one
-/// thread, as the axum servers have. Prints `listening PORT`; stops when stdin closes.
-pub(crate) fn serve_child(args: &[String]) -> Result<(), String> {
+/// verify gets a 401 and wrk counts it as an error), on `threads` actix-web workers (one
+/// by default, as the axum servers have). Prints `listening PORT`; stops when stdin closes.
+pub(crate) fn serve_child(args: &[String], threads: usize) -> Result<(), String> {
     let middleware = match args {
         [kind] if kind == "actix-plain" => None,
         [kind, url, key] if kind == "actix-proxy" => {
@@ -60,7 +61,7 @@ pub(crate) fn serve_child(args: &[String]) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let server = match middleware {
             None => HttpServer::new(|| App::new().route("/", web::get().to(|| async { BODY })))
-                .workers(1)
+                .workers(threads)
                 .disable_signals()
                 .listen(listener)
                 .map_err(|e| e.to_string())?
@@ -73,7 +74,7 @@ pub(crate) fn serve_child(args: &[String]) -> Result<(), String> {
                     )
                     .wrap(middleware.clone())
             })
-            .workers(1)
+            .workers(threads)
             .disable_signals()
             .listen(listener)
             .map_err(|e| e.to_string())?

@@ -21,8 +21,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         .map_err(|e| format!("emulator: {e}"))?;
     let header = Header::bearer(&signed_in_access_token(&emulator).await?);
     let servers = vec![
-        load::start_self("axum plain route", &["plain".into()]).await?,
-        load::start_self(
+        load.start_self("axum plain route", &["plain".into()])
+            .await?,
+        load.start_self(
             "axum + ApiAuthLayer, bearer (ours)",
             &[
                 "api".into(),

@@ -47,7 +47,12 @@ fn civil_date(secs: u64) -> String {
 
 /// This process's resident set size (VmRSS) and its peak (VmHWM), in KiB.
 pub(crate) fn rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_kib_of("/proc/self/status")
+}
+
+/// VmRSS and VmHWM, in KiB, of the process whose `/proc/PID/status` is `path`.
+pub(crate) fn rss_kib_of(path: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(path).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -68,6 +73,24 @@ pub(crate) fn has_command(name: &str) -> bool {
 /// The repository root (for `interop/js`).
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A directory of ours under the system's temporary directory, for the files of wrk Lua
+/// scripts, removed when dropped (whether the run ends well or not).
+pub(crate) struct ScratchDir(pub(crate) PathBuf);
+
+impl ScratchDir {
+    pub(crate) fn new() -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!("supabase-ssr-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The benchmark user, signed in through our client: the client's auth and its cookies.

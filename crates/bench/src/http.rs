@@ -7,13 +7,71 @@ use std::path::PathBuf;
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
 
 use crate::Options;
-use crate::common::{has_command, signed_in_cookie};
+use crate::charts::Chart;
+use crate::common::{ScratchDir, has_command, signed_in_cookie};
 use crate::load::{self, Load, Row};
 use crate::rounds::{ratio, verdict};
 use crate::signer::TestProject;
 use crate::wrk::Header;
 
 pub(crate) async fn run(options: &Options) -> Result<(), String> {
+    measure(options).await.map(drop)
+}
+
+/// Requests/s of one run's median rounds.
+pub(crate) struct Summary {
+    pub(crate) plain: f64,
+    pub(crate) ours: f64,
+    pub(crate) js: f64,
+}
+
+/// `bench users`: `bench http --sessions N` for N = 1, 1,000, 10,000 and 100,000 (1 and
+/// 1,000 with `--quick`), then the chart of requests/s against N.
+pub(crate) async fn users(options: &Options) -> Result<(), String> {
+    let counts: &[u64] = if options.quick {
+        &[1, 1_000]
+    } else {
+        &[1, 1_000, 10_000, 100_000]
+    };
+    let mut summaries = Vec::new();
+    for &users in counts {
+        let options = Options {
+            users: Some(users),
+            ..options.clone()
+        };
+        summaries.push((users as f64, measure(&options).await?));
+    }
+    println!(
+        "\n| users | plain axum (req/s) | ours (req/s) | official JS (req/s) | ours / plain |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for (users, s) in &summaries {
+        println!(
+            "| {users} | {:.0} | {:.0} | {:.0} | {:.3} |",
+            s.plain,
+            s.ours,
+            s.js,
+            ratio(s.ours, s.plain)
+        );
+    }
+    let line = |f: fn(&Summary) -> f64| summaries.iter().map(|(n, s)| (*n, f(s))).collect();
+    Chart::new(
+        "Requests/s against distinct users (median rounds)",
+        &format!("cargo run --release -p bench -- users{}", options.flags()),
+        "distinct users (each request one of their sessions at random)",
+        "requests/s",
+    )
+    .log_x()
+    .log_y()
+    .legend_middle_left()
+    .series("plain axum", line(|s| s.plain))
+    .series("axum + SupabaseLayer (ours)", line(|s| s.ours))
+    .series("node:http + @supabase/ssr getClaims", line(|s| s.js))
+    .save("users", options.quick)
+}
+
+/// One `bench http` run: the table, the ratios, and the median rounds' requests/s.
+pub(crate) async fn measure(options: &Options) -> Result<Summary, String> {
     if !has_command("wrk") {
         return Err("wrk is not installed (apt-get install -y wrk)".into());
     }
@@ -44,19 +102,21 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     };
 
     let servers = vec![
-        load::start_self("axum plain route", &["plain".into()]).await?,
-        load::start_self(
+        load.start_self("axum plain route", &["plain".into()])
+            .await?,
+        load.start_self(
             "axum + SupabaseLayer (ours)",
             &["proxy".into(), url.clone(), key.clone()],
         )
         .await?,
-        load::start(
+        load.start(
             "node:http + @supabase/ssr getClaims",
             "node",
             &node_args("ssr"),
         )
         .await?,
-        load::start("node:http bare (no auth)", "node", &node_args("bare")).await?,
+        load.start("node:http bare (no auth)", "node", &node_args("bare"))
+            .await?,
     ];
     for server in &servers {
         server.check(&header).await?;
@@ -99,7 +159,8 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         "official JS / bare node:http = {:.3} (the JS stack's own cost of auth)",
         ratio(js, bare)
     );
-    load::no_errors(&rows)
+    load::no_errors(&rows)?;
+    Ok(Summary { plain, ours, js })
 }
 
 /// Whose sessions the servers check: the emulator with one signed-in user, or a project of
@@ -118,16 +179,6 @@ enum Project {
     },
 }
 
-/// A directory of ours under the system's temporary directory (100,000 users' cookies
-/// take about 130 MB), removed when dropped.
-struct ScratchDir(PathBuf);
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 impl Project {
     async fn emulator() -> Result<Self, String> {
         let emulator = EmulatorConfig::default()
@@ -139,10 +190,8 @@ impl Project {
 
     async fn own(users: u64) -> Result<Self, String> {
         let project = TestProject::start().await?;
-        let dir = ScratchDir(
-            std::env::temp_dir().join(format!("supabase-ssr-bench-{}", std::process::id())),
-        );
-        std::fs::create_dir_all(&dir.0).map_err(|e| e.to_string())?;
+        // 100,000 users' cookies take about 130 MB.
+        let dir = ScratchDir::new()?;
         let cookies = dir.0.join("cookies.txt");
         let mut file =
             std::io::BufWriter::new(std::fs::File::create(&cookies).map_err(|e| e.to_string())?);

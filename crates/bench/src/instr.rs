@@ -25,7 +25,7 @@
 
 use std::hint::black_box;
 
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use supabase_auth_emulator::EmulatorConfig;
@@ -128,17 +128,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .map(|s| s.access_token().to_owned())
                 .unwrap_or_default();
         }
-        let jwk = emulator.jwks()["keys"][0].clone();
-        let coordinate = |name: &str| {
-            URL_SAFE_NO_PAD
-                .decode(jwk[name].as_str().unwrap_or_default())
-                .unwrap_or_default()
-        };
-        let mut point = vec![4u8];
-        point.extend(coordinate("x"));
-        point.extend(coordinate("y"));
-        let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-            .map_err(|_| "bad emulator key".to_owned())?;
+        let key = crate::signer::es256_key(&emulator.jwks()["keys"][0])?;
         let (signing_input, signature) = token.rsplit_once('.').ok_or("not a JWT")?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature)

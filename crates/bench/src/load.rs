@@ -1,5 +1,6 @@
-//! What `bench http` and `bench api` share: servers in child processes pinned to one
-//! core, wrk pinned to the other, rounds in which the two axum servers take turns in
+//! What `bench http`, `bench api` and `bench actix` share: servers in child processes
+//! pinned to one core, wrk pinned to the other (or, with `--threads 2`, servers on
+//! every core and wrk beside them), rounds in which the two axum servers take turns in
 //! short slices, and the table of results.
 
 use std::path::PathBuf;
@@ -14,9 +15,48 @@ use crate::common::{has_command, median, repo_root};
 use crate::rounds::{self, Paired};
 use crate::wrk::{self, Header, Requests, WrkResult};
 
-/// The server side gets core 0, wrk core 1 (when `taskset` exists).
+/// The server side gets core 0, wrk core 1 (when `taskset` exists), unless the servers
+/// run on every core (`--threads N`, N > 1).
 pub(crate) const SERVER_CORE: usize = 0;
 pub(crate) const LOAD_CORE: usize = 1;
+
+/// Where servers and wrk run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Servers on one thread pinned to [`SERVER_CORE`], wrk pinned to [`LOAD_CORE`].
+    Split,
+    /// Servers with this many runtime worker threads and wrk's one thread, all free to
+    /// run on any core: with two cores, wrk takes its share from the servers, the same
+    /// share for each server since they take turns in the same rounds.
+    Shared(usize),
+}
+
+impl Placement {
+    pub(crate) fn from_threads(threads: Option<usize>) -> Self {
+        match threads {
+            Some(n) if n > 1 => Self::Shared(n),
+            _ => Self::Split,
+        }
+    }
+
+    /// The core a server child is pinned to, if any.
+    fn server_core(self) -> Option<usize> {
+        (self == Self::Split).then_some(SERVER_CORE)
+    }
+
+    /// The core wrk is pinned to, if any.
+    fn load_core(self) -> Option<usize> {
+        (self == Self::Split).then_some(LOAD_CORE)
+    }
+
+    /// The arguments that give a `bench serve` child its worker threads.
+    fn serve_args(self) -> Vec<String> {
+        match self {
+            Self::Split => Vec::new(),
+            Self::Shared(n) => vec!["--threads".into(), n.to_string()],
+        }
+    }
+}
 
 /// A server under test: its name, the child process and its port.
 pub(crate) struct Server {
@@ -25,18 +65,21 @@ pub(crate) struct Server {
     port: u16,
 }
 
-/// Starts `program args` (pinned to the server core), waits for its `listening PORT`.
-pub(crate) async fn start(
+/// Starts `program args` (pinned to `core` when given and `taskset` exists), waits for
+/// its `listening PORT`.
+async fn start(
     name: &'static str,
     program: &str,
     args: &[String],
+    core: Option<usize>,
 ) -> Result<Server, String> {
-    let mut command = if has_command("taskset") {
-        let mut c = Command::new("taskset");
-        c.arg("-c").arg(SERVER_CORE.to_string()).arg(program);
-        c
-    } else {
-        Command::new(program)
+    let mut command = match core.filter(|_| has_command("taskset")) {
+        Some(core) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(core.to_string()).arg(program);
+            c
+        }
+        None => Command::new(program),
     };
     command
         .args(args)
@@ -68,17 +111,18 @@ pub(crate) async fn start(
     Ok(Server { name, child, port })
 }
 
-/// `bench serve KIND [URL KEY]`, this same executable as a server child.
-pub(crate) async fn start_self(name: &'static str, args: &[String]) -> Result<Server, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut all = vec!["serve".to_owned()];
-    all.extend_from_slice(args);
-    start(name, &exe.to_string_lossy(), &all).await
-}
-
 impl Server {
     pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// The child's resident set size (VmRSS) and its peak (VmHWM), in KiB; zeros when
+    /// it cannot be read.
+    pub(crate) fn rss_kib(&self) -> (u64, u64) {
+        match self.child.id() {
+            Some(pid) => crate::common::rss_kib_of(&format!("/proc/{pid}/status")),
+            None => (0, 0),
+        }
     }
 
     /// One GET with `header`: the server must answer 200 before it is measured.
@@ -117,6 +161,7 @@ pub(crate) async fn stop_all(servers: Vec<Server>) {
 /// The wrk settings of a run: `--duration`, `--connections`, `--rounds`, `--quick`, and
 /// the Lua script that makes the requests, when each must carry one of many cookies.
 pub(crate) struct Load {
+    pub(crate) placement: Placement,
     pub(crate) connections: u32,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
@@ -127,6 +172,7 @@ pub(crate) struct Load {
 impl Load {
     pub(crate) fn new(options: &Options) -> Self {
         Self {
+            placement: Placement::from_threads(options.threads),
             connections: options.connections.unwrap_or(32),
             warmup: Duration::from_secs(if options.quick { 1 } else { 3 }),
             duration: Duration::from_secs(options.duration_secs.unwrap_or(if options.quick {
@@ -142,18 +188,50 @@ impl Load {
         }
     }
 
+    /// Starts `program args`, a server placed as `--threads` says (a program other than
+    /// this bench, such as Node.js, keeps its own threads).
+    pub(crate) async fn start(
+        &self,
+        name: &'static str,
+        program: &str,
+        args: &[String],
+    ) -> Result<Server, String> {
+        start(name, program, args, self.placement.server_core()).await
+    }
+
+    /// `bench serve KIND [URL KEY] [--threads N]`, this same executable as a server child.
+    pub(crate) async fn start_self(
+        &self,
+        name: &'static str,
+        args: &[String],
+    ) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut all = vec!["serve".to_owned()];
+        all.extend_from_slice(args);
+        all.extend(self.placement.serve_args());
+        self.start(name, &exe.to_string_lossy(), &all).await
+    }
+
     /// `## NAME: wrk -t1 -c32 -d10s, 5 round(s), servers on core 0, wrk on core 1`.
     pub(crate) fn print_heading(&self, name: &str) {
+        let placement = match self.placement {
+            Placement::Split => format!(
+                "servers on core {SERVER_CORE}, wrk on core {LOAD_CORE}{}",
+                if has_command("taskset") {
+                    ""
+                } else {
+                    " (taskset missing: not pinned)"
+                }
+            ),
+            Placement::Shared(n) => {
+                format!("servers on {n} runtime threads, wrk beside them, nothing pinned")
+            }
+        };
         println!(
-            "\n## {name}: wrk -t1 -c{} -d{}s, {} round(s), servers on core {SERVER_CORE}, wrk on core {LOAD_CORE}{}",
+            "\n## {name}: wrk -t1 -c{} -d{}s, {} round(s), {placement}",
             self.connections,
             self.duration.as_secs(),
             self.rounds,
-            if has_command("taskset") {
-                ""
-            } else {
-                " (taskset missing: not pinned)"
-            }
         );
     }
 
@@ -172,7 +250,7 @@ impl Load {
             requests,
             self.connections,
             span,
-            Some(LOAD_CORE),
+            self.placement.load_core(),
         )
         .await
     }
@@ -200,6 +278,19 @@ impl Load {
             row.rounds.push(result);
         }
         Ok(())
+    }
+
+    /// One run of `server` alone for `duration`, without a warm-up (`bench cold`: every
+    /// request must be new to the server).
+    pub(crate) async fn measure(
+        &self,
+        round: usize,
+        server: &Server,
+        header: &Header,
+    ) -> Result<WrkResult, String> {
+        let result = self.wrk(server, header, self.duration).await?;
+        report(round, server.name, &result);
+        Ok(result)
     }
 
     /// One round of `server` alone: a warm-up, then `duration` in one run.
@@ -236,7 +327,7 @@ impl Row {
     }
 
     /// The median round of one measure.
-    fn pick(&self, f: impl Fn(&WrkResult) -> f64) -> f64 {
+    pub(crate) fn pick(&self, f: impl Fn(&WrkResult) -> f64) -> f64 {
         let mut values: Vec<f64> = self.rounds.iter().map(f).collect();
         median(&mut values)
     }

@@ -12,6 +12,8 @@
 
 mod actix;
 mod api;
+mod charts;
+mod cold;
 mod common;
 mod cookies;
 mod http;
@@ -51,19 +53,29 @@ COMMANDS:
              trips per transaction, read off the wire
     cookies  the session cookies of a typical session and of one with profile metadata,
              with each CookieContents: cookies, Cookie header bytes, JSON bytes
-    all      the seven above, in turn
+    cold     p50/p99 under load when every request carries a token the server has never
+             seen: the bare ES256 signature check, ApiAuthLayer (bearer) and SupabaseLayer
+             (session cookie); each server fresh each round
+    users    http --sessions N for N = 1, 1,000, 10,000 and 100,000, and a chart of
+             requests/s against N (docs/charts/users.svg)
+    all      every command above but cold and users, in turn
 
 OPTIONS:
     --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
     -h, --help
 
 http, api and actix also take --duration SECS (default 10), --connections N (default 32) and
---rounds N (default 5; the median round is reported); http takes --sessions N (N distinct
+--rounds N (default 5; the median round is reported) and --threads N (the servers on a
+runtime of N worker threads and wrk beside them, nothing pinned; default: one thread each,
+servers pinned to core 0 and wrk to core 1); http takes --sessions N (N distinct
 users, each request with the session cookie of one of them at random; default: one user);
-rls takes --duration SECS per workload per round (default 10), --connections N (pool size
+cold takes --tokens N (default 250,000), --duration SECS (default 5) and --rounds N
+(default 3); rls takes --duration SECS per workload per round (default 10), --connections N (pool size
 and concurrent tasks, default 8) and --rounds N (default 5); memory takes --tokens N,
---no-token-cache (the same run with the verified-token cache off) and --sessions (the
-tokens as session cookies read by get_session, through the decoded-session cache).
+--no-token-cache (the same run with the verified-token cache off), --sessions (the
+tokens as session cookies read by get_session, through the decoded-session cache) and
+--http (session cookies sent over HTTP to `bench serve proxy`, a process of its own whose
+VmRSS is read from /proc).
 `bench instr read|hit|miss|sig|plain|proxy|users|api N` is a fixed loop for valgrind --tool=callgrind.";
 
 /// Options shared by the subcommands.
@@ -79,8 +91,40 @@ pub(crate) struct Options {
     pub(crate) no_token_cache: bool,
     /// `memory --sessions`: the tokens as session cookies, read by `get_session`.
     pub(crate) sessions: bool,
+    /// `memory --http`: session cookies sent over HTTP to a server process of its own.
+    pub(crate) http: bool,
     /// `http --sessions N`: N distinct users' sessions, each request taking one at random.
     pub(crate) users: Option<u64>,
+    /// `--threads N`: servers on a multi-thread runtime of N workers, not pinned.
+    pub(crate) threads: Option<usize>,
+}
+
+impl Options {
+    /// The options as they were given, for the command line printed with a chart.
+    pub(crate) fn flags(&self) -> String {
+        let mut flags = String::new();
+        let mut add = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                flags.push_str(&format!(" {name} {value}"));
+            }
+        };
+        add("--duration", self.duration_secs.map(|v| v.to_string()));
+        add("--connections", self.connections.map(|v| v.to_string()));
+        add("--rounds", self.rounds.map(|v| v.to_string()));
+        add("--threads", self.threads.map(|v| v.to_string()));
+        add("--tokens", self.tokens.map(|v| v.to_string()));
+        for (on, flag) in [
+            (self.sessions, " --sessions"),
+            (self.http, " --http"),
+            (self.no_token_cache, " --no-token-cache"),
+            (self.quick, " --quick"),
+        ] {
+            if on {
+                flags.push_str(flag);
+            }
+        }
+        flags
+    }
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -92,7 +136,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
         tokens: None,
         no_token_cache: false,
         sessions: false,
+        http: false,
         users: None,
+        threads: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -104,6 +150,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--no-token-cache" => options.no_token_cache = true,
+            "--http" => options.http = true,
             // `memory --sessions` is a flag; `http --sessions N` takes the number of users.
             "--sessions" => match it.clone().next().and_then(|v| v.parse::<u64>().ok()) {
                 Some(n) => {
@@ -122,6 +169,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     Some(usize::try_from(value("--rounds")?).map_err(|e| e.to_string())?);
             }
             "--tokens" => options.tokens = Some(value("--tokens")?),
+            "--threads" => {
+                options.threads =
+                    Some(usize::try_from(value("--threads")?).map_err(|e| e.to_string())?);
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -135,10 +186,12 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     if command == "serve" {
-        // A server child of `http`, `api` or `actix`, pinned to its own core by the parent.
-        let served = match args.get(1).map(String::as_str) {
-            Some("actix-plain" | "actix-proxy") => actix::serve_child(&args[1..]),
-            _ => servers::serve_child(&args[1..]),
+        // A server child of `http`, `api` or `actix`, pinned to its own core by the parent
+        // unless it has `--threads N` worker threads.
+        let (args, threads) = servers::split_threads(&args[1..]);
+        let served = match args.first().map(String::as_str) {
+            Some("actix-plain" | "actix-proxy") => actix::serve_child(args, threads),
+            _ => servers::serve_child(args, threads),
         };
         return match served {
             Ok(()) => ExitCode::SUCCESS,
@@ -190,6 +243,8 @@ fn main() -> ExitCode {
             "memory" => memory::run(&options).await,
             "rls" => rls::run(&options).await,
             "cookies" => cookies::run().await,
+            "cold" => cold::run(&options).await,
+            "users" => http::users(&options).await,
             "all" => {
                 http::run(&options).await?;
                 api::run(&options).await?;

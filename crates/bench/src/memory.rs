@@ -5,6 +5,9 @@
 //!
 //! `bench memory --sessions`: the same stream as session cookies, each read twice through
 //! `get_session` (the decoded-session cache at its default size, then a hit).
+//!
+//! `bench memory --http`: the same stream of session cookies sent over HTTP to a server
+//! process of its own, whose resident size is read from `/proc`.
 
 use std::time::{Duration, Instant};
 
@@ -12,11 +15,17 @@ use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
 
 use crate::Options;
+use crate::charts::Chart;
 use crate::common::rss_kib;
+use crate::load::Load;
 use crate::rounds::verdict;
 use crate::signer::TestProject;
+use crate::wrk::Header;
 
 const WORKERS: u64 = 2;
+
+/// `--http`: concurrent requests, each on its own connection.
+const HTTP_CLIENTS: u64 = 8;
 
 /// The library's default size of both caches (`session_cache`, `verified_token_cache`).
 const DEFAULT_CACHE_ENTRIES: u64 = 16_384;
@@ -25,6 +34,9 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let total = options
         .tokens
         .unwrap_or(if options.quick { 70_000 } else { 1_000_000 });
+    if options.http {
+        return run_http(options, total).await;
+    }
     let project = TestProject::start().await?;
     let builder = SupabaseAuth::builder(project.url.clone(), TestProject::KEY);
     let builder = if options.no_token_cache {
@@ -61,24 +73,12 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let mib = |kib: u64| kib as f64 / 1024.0;
     let (rss0, hwm0) = rss_kib();
     println!("| 0 | {:.1} | {:.1} | 0 | | |", mib(rss0), mib(hwm0));
-    // The first checkpoint past 2x the cache size is where the cache is full and every
-    // steady-state allocation has been seen: the flatness baseline.
-    let checkpoints: Vec<u64> = [
-        10_000, 20_000, 30_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000,
-    ]
-    .into_iter()
-    .filter(|c| *c < total)
-    .chain([total])
-    .collect();
-    let baseline_at = checkpoints
-        .iter()
-        .copied()
-        .find(|c| *c >= 2 * DEFAULT_CACHE_ENTRIES)
-        .unwrap_or(total);
+    let (checkpoints, baseline_at) = checkpoints(total);
     let started = Instant::now();
     let mut done = 0;
     let mut baseline = 0;
     let mut last = 0;
+    let mut points = vec![(0.0, mib(rss0))];
     for checkpoint in checkpoints {
         let mut workers = Vec::new();
         for w in 0..WORKERS {
@@ -130,6 +130,7 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             per_token_us(spent[0]),
             per_token_us(spent[1]),
         );
+        points.push((checkpoint as f64, mib(rss)));
         if checkpoint == baseline_at {
             baseline = rss;
         }
@@ -146,5 +147,143 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         growth,
         verdict(growth.abs() <= 10.0)
     );
-    Ok(())
+    let (name, what, series) = match (options.sessions, options.no_token_cache) {
+        (true, _) => (
+            "memory-sessions",
+            "distinct session cookies read (get_session, in process)",
+            "bench process",
+        ),
+        (false, false) => (
+            "memory-tokens",
+            "distinct tokens verified (in process)",
+            "bench process, token cache on",
+        ),
+        (false, true) => (
+            "memory-tokens-no-cache",
+            "distinct tokens verified (in process)",
+            "bench process, token cache off",
+        ),
+    };
+    rss_chart(options, what, series, points).save(name, options.quick)
+}
+
+/// Resident memory against the stream's progress.
+fn rss_chart(options: &Options, what: &str, series: &str, points: Vec<(f64, f64)>) -> Chart {
+    Chart::new(
+        "Resident memory over a stream of distinct sessions",
+        &format!("cargo run --release -p bench -- memory{}", options.flags()),
+        what,
+        "VmRSS (MiB)",
+    )
+    .series(series, points)
+}
+
+/// Where RSS is read for a stream of `total`, and which of those is the flatness
+/// baseline: the first checkpoint past twice the cache size, where the caches are full
+/// and every steady-state allocation has been seen.
+fn checkpoints(total: u64) -> (Vec<u64>, u64) {
+    let checkpoints: Vec<u64> = [
+        10_000, 20_000, 30_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000,
+    ]
+    .into_iter()
+    .filter(|c| *c < total)
+    .chain([total])
+    .collect();
+    let baseline_at = checkpoints
+        .iter()
+        .copied()
+        .find(|c| *c >= 2 * DEFAULT_CACHE_ENTRIES)
+        .unwrap_or(total);
+    (checkpoints, baseline_at)
+}
+
+/// `bench memory --http`: the server is `bench serve proxy` in a process of its own (one
+/// thread, the defaults), and `total` distinct users' session cookies reach it over HTTP,
+/// each twice (a miss of both caches, then a hit), from `HTTP_CLIENTS` connections.
+/// Reports the server's VmRSS, read from `/proc/PID/status`.
+async fn run_http(options: &Options, total: u64) -> Result<(), String> {
+    let project = TestProject::start().await?;
+    let load = Load::new(options);
+    let server = load
+        .start_self(
+            "axum + SupabaseLayer (ours)",
+            &["proxy".into(), project.url.clone(), TestProject::KEY.into()],
+        )
+        .await?;
+    let signer = project.signer.clone();
+    server
+        .check(&Header::cookie(signer.session_cookie(&signer.token(0)?, 0)))
+        .await?;
+    println!(
+        "\n## memory --http: {total} distinct users' session cookies, each sent twice (miss, then hit) over HTTP to `bench serve proxy` (a process of its own, one thread, default caches: {DEFAULT_CACHE_ENTRIES} sessions and {DEFAULT_CACHE_ENTRIES} tokens)"
+    );
+    println!("\n| sessions | server VmRSS (MiB) | server VmHWM (MiB) | seconds | requests/s |");
+    println!("|---:|---:|---:|---:|---:|");
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let (rss0, hwm0) = server.rss_kib();
+    println!("| 0 | {:.1} | {:.1} | 0 | |", mib(rss0), mib(hwm0));
+    let mut points = vec![(0.0, mib(rss0))];
+    let (checkpoints, baseline_at) = checkpoints(total);
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let (mut done, mut baseline, mut last) = (1, 0, 0);
+    for checkpoint in checkpoints {
+        let since = Instant::now();
+        let mut workers = Vec::new();
+        for w in 0..HTTP_CLIENTS {
+            let (client, signer, url) = (client.clone(), signer.clone(), server.url());
+            let range = done..=checkpoint;
+            workers.push(tokio::spawn(async move {
+                for n in range.filter(|n| n % HTTP_CLIENTS == w) {
+                    let cookie = signer.session_cookie(&signer.token(n)?, n);
+                    for _ in 0..2 {
+                        let status = client
+                            .get(&url)
+                            .header("cookie", &cookie)
+                            .send()
+                            .await
+                            .map_err(|e| format!("session {n}: {e}"))?
+                            .status();
+                        if status != 200 {
+                            return Err(format!("session {n}: answered {status}"));
+                        }
+                    }
+                }
+                Ok::<_, String>(())
+            }));
+        }
+        for worker in workers {
+            worker.await.map_err(|e| e.to_string())??;
+        }
+        let sent = 2 * (checkpoint + 1 - done);
+        done = checkpoint + 1;
+        let (rss, hwm) = server.rss_kib();
+        println!(
+            "| {checkpoint} | {:.1} | {:.1} | {:.1} | {:.0} |",
+            mib(rss),
+            mib(hwm),
+            started.elapsed().as_secs_f64(),
+            sent as f64 / since.elapsed().as_secs_f64()
+        );
+        points.push((checkpoint as f64, mib(rss)));
+        if checkpoint == baseline_at {
+            baseline = rss;
+        }
+        last = rss;
+    }
+    server.stop().await;
+    project.stop();
+    let growth = (last as f64 - baseline as f64) / baseline.max(1) as f64 * 100.0;
+    println!(
+        "\nserver VmRSS after {total} sessions vs after {baseline_at} (caches full): {:+.1}% (target within 10%: {})",
+        growth,
+        verdict(growth.abs() <= 10.0)
+    );
+    rss_chart(
+        options,
+        "distinct users' session cookies sent over HTTP (each twice)",
+        "server process (axum + SupabaseLayer)",
+        points,
+    )
+    .save("memory-http", options.quick)
 }

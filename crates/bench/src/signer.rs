@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _,
+    ParsedPublicKey,
+};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
@@ -79,6 +82,20 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(session.to_string())
         )
     }
+}
+
+/// The ES256 public key of a JWK (`x`, `y`), parsed once for aws-lc's signature check.
+pub(crate) fn es256_key(jwk: &serde_json::Value) -> Result<ParsedPublicKey, String> {
+    let coordinate = |name: &str| {
+        jwk[name]
+            .as_str()
+            .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
+            .ok_or_else(|| format!("JWK without a valid {name:?}"))
+    };
+    let mut point = vec![4u8];
+    point.extend(coordinate("x")?);
+    point.extend(coordinate("y")?);
+    ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|_| "bad ES256 JWK".to_owned())
 }
 
 /// A number below `below`, spread evenly but unordered over `n` (a multiplicative hash).

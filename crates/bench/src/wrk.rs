@@ -12,6 +12,8 @@ use crate::common::has_command;
 pub(crate) struct WrkResult {
     pub(crate) requests_per_sec: f64,
     pub(crate) p50_ms: f64,
+    pub(crate) p75_ms: f64,
+    pub(crate) p90_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) requests: u64,
     /// Non-2xx/3xx responses plus socket errors.
@@ -23,12 +25,16 @@ impl WrkResult {
     /// mean rate), latency percentiles the median of the runs', errors summed.
     pub(crate) fn merge(runs: &[WrkResult]) -> WrkResult {
         let n = runs.len().max(1) as f64;
-        let mut p50: Vec<f64> = runs.iter().map(|r| r.p50_ms).collect();
-        let mut p99: Vec<f64> = runs.iter().map(|r| r.p99_ms).collect();
+        let median = |f: fn(&WrkResult) -> f64| {
+            let mut values: Vec<f64> = runs.iter().map(f).collect();
+            crate::common::median(&mut values)
+        };
         WrkResult {
             requests_per_sec: runs.iter().map(|r| r.requests_per_sec).sum::<f64>() / n,
-            p50_ms: crate::common::median(&mut p50),
-            p99_ms: crate::common::median(&mut p99),
+            p50_ms: median(|r| r.p50_ms),
+            p75_ms: median(|r| r.p75_ms),
+            p90_ms: median(|r| r.p90_ms),
+            p99_ms: median(|r| r.p99_ms),
             requests: runs.iter().map(|r| r.requests).sum(),
             errors: runs.iter().map(|r| r.errors).sum(),
         }
@@ -121,7 +127,7 @@ pub(crate) async fn run(
     parse(&text).ok_or_else(|| format!("cannot read wrk's report:\n{text}"))
 }
 
-/// Reads `Requests/sec`, the 50% and 99% latency lines of `--latency`, the request
+/// Reads `Requests/sec`, the 50%, 75%, 90% and 99% latency lines of `--latency`, the request
 /// count and the error lines.
 pub(crate) fn parse(report: &str) -> Option<WrkResult> {
     let mut result = WrkResult::default();
@@ -135,6 +141,8 @@ pub(crate) fn parse(report: &str) -> Option<WrkResult> {
                 saw_rate = true;
             }
             (Some("50%"), Some(latency)) => result.p50_ms = latency_ms(latency)?,
+            (Some("75%"), Some(latency)) => result.p75_ms = latency_ms(latency)?,
+            (Some("90%"), Some(latency)) => result.p90_ms = latency_ms(latency)?,
             (Some("99%"), Some(latency)) => result.p99_ms = latency_ms(latency)?,
             (Some(count), Some("requests")) => result.requests = count.parse().ok()?,
             (Some("Non-2xx"), _) => {
@@ -193,6 +201,8 @@ Transfer/sec:      6.18MB
         let r = super::parse(report).unwrap();
         assert_eq!(r.requests_per_sec, 51_837.0);
         assert_eq!(r.p50_ms, 0.58);
+        assert_eq!(r.p75_ms, 0.69);
+        assert_eq!(r.p90_ms, 0.82);
         assert_eq!(r.p99_ms, 1.42);
         assert_eq!(r.requests, 103_674);
         assert_eq!(r.errors, 7);
