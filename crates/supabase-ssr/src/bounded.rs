@@ -91,18 +91,18 @@ impl<V> BoundedMap<V> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `read` of the value stored for exactly `key` (of hash `hash`). When `read`
-    /// returns `None` the entry is dropped.
+    /// `read` of the value stored for exactly `key` (of hash `hash`), compared byte for
+    /// byte. When `read` returns `None` the entry is dropped.
     pub(crate) fn get<R>(
         &self,
-        key: &str,
+        key: &(impl AsRef<[u8]> + ?Sized),
         hash: u64,
         read: impl FnOnce(&V) -> Option<R>,
     ) -> Option<R> {
         let mut ring = self.lock(hash);
         let slot = *ring.index.get(&hash)?;
         let entry = ring.slots.get(slot)?.as_ref()?;
-        if &*entry.key != key {
+        if entry.key.as_bytes() != key.as_ref() {
             return None;
         }
         let out = read(&entry.value);

@@ -104,10 +104,10 @@ impl CookieStorage {
         if guard.view.is_none()
             && let Some(header) = self.methods.raw_cookie_header()
         {
-            match combined_from_header(header, key, self.config.max_chunks) {
+            match combined_from_header(header, key, self.config.max_chunks).text() {
                 RawRead::Found(value) => return Some(read(&value)),
                 RawRead::Absent => return None,
-                RawRead::NeedsParse => {}
+                RawRead::NeedsParse | RawRead::Unchunked(_) => {}
             }
         }
         let view = self.view(&mut guard);
@@ -117,6 +117,28 @@ impl CookieStorage {
             self.config.max_chunks,
         )?;
         Some(read(&combined))
+    }
+
+    /// `read` of the cookie value of `key` as the request's `Cookie` header holds it,
+    /// when it is one unchunked cookie read straight from the header (nothing written
+    /// yet, and the cookie methods offer the raw header); `None` otherwise. The bytes
+    /// are not checked to be UTF-8: this is for looking them up among values read
+    /// before, whose check they then share. Anything else goes through
+    /// [`Self::with_combined`].
+    pub(crate) fn with_unchunked_bytes<R>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
+        let guard = self.lock();
+        if guard.view.is_some() {
+            return None;
+        }
+        let header = self.methods.raw_cookie_header()?;
+        match combined_from_header(header, key, self.config.max_chunks) {
+            RawRead::Unchunked(value) => Some(read(value)),
+            _ => None,
+        }
     }
 
     /// Writes `sets` and deletes `removes` with one `set_all` call (none when nothing
@@ -244,6 +266,27 @@ mod tests {
         assert_eq!(get_all_calls(&methods), 1, "a write needs the list, once");
         assert_eq!(storage.get_item(K).as_deref(), Some("{\"a\":2}"));
         assert_eq!(get_all_calls(&methods), 1);
+    }
+
+    #[test]
+    fn unchunked_bytes_come_only_from_the_header_before_a_write() {
+        let bytes = |storage: &CookieStorage| storage.with_unchunked_bytes(K, <[u8]>::to_vec);
+        let (_, storage) = raw("theme=dark; sb-x-auth-token=base64-eyJhIjoxfQ");
+        assert_eq!(bytes(&storage), Some(b"base64-eyJhIjoxfQ".to_vec()));
+        storage.apply(&[(K, "{\"a\":2}")], &[]);
+        assert_eq!(
+            bytes(&storage),
+            None,
+            "after a write, the view is the truth"
+        );
+        // Chunks, escapes and absent cookies are for `with_combined`.
+        for header in [
+            "sb-x-auth-token.0=base64-e30",
+            "sb-x-auth-token=a%3D",
+            "theme=dark",
+        ] {
+            assert_eq!(bytes(&raw(header).1), None, "{header}");
+        }
     }
 
     proptest! {

@@ -92,14 +92,15 @@ impl TokenCache {
     /// The entry for exactly `token`, unless it is older than the maximum age (then it
     /// is dropped). Claims times and the JWKS are the caller's to check.
     pub(crate) fn get(&self, token: &str, now_ms: i64) -> Option<Hit> {
-        self.entries.get(token, self.hash(token), |entry| {
-            (now_ms.saturating_sub(entry.inserted_ms) < self.max_age_ms).then(|| Hit {
-                claims: Arc::clone(&entry.claims),
-                kid: Arc::clone(&entry.kid),
-                generation: entry.generation,
-                inserted_ms: entry.inserted_ms,
+        self.entries
+            .get(token.as_bytes(), self.hash(token), |entry| {
+                (now_ms.saturating_sub(entry.inserted_ms) < self.max_age_ms).then(|| Hit {
+                    claims: Arc::clone(&entry.claims),
+                    kid: Arc::clone(&entry.kid),
+                    generation: entry.generation,
+                    inserted_ms: entry.inserted_ms,
+                })
             })
-        })
     }
 
     /// Remembers that `token` verified with the key `kid` of JWKS generation

@@ -36,23 +36,24 @@ impl SessionCache {
     /// first 512 bytes), and a full hash would cost more than the rest of a cache hit.
     /// Values that share a hash (say, two sessions of one user issued in the same
     /// second) only compete for a slot; a hit compares every byte.
-    fn hash(&self, combined: &str) -> u64 {
-        let bytes = combined.as_bytes();
+    fn hash(&self, bytes: &[u8]) -> u64 {
         let head = &bytes[..bytes.len().min(512)];
         let tail = &bytes[bytes.len().saturating_sub(128)..];
         self.sessions
             .hash(&[head, tail, &bytes.len().to_le_bytes()])
     }
 
-    /// The session read from exactly this combined cookie value before.
-    pub(crate) fn get(&self, combined: &str) -> Option<UnverifiedSession> {
+    /// The session read from exactly these bytes of a combined cookie value before.
+    pub(crate) fn get(&self, combined: &(impl AsRef<[u8]> + ?Sized)) -> Option<UnverifiedSession> {
+        let combined = combined.as_ref();
         self.sessions
             .get(combined, self.hash(combined), |s| Some(s.clone()))
     }
 
     /// Remembers the session read from `combined`.
     pub(crate) fn insert(&self, combined: &str, session: UnverifiedSession) {
-        self.sessions.insert(combined, self.hash(combined), session);
+        self.sessions
+            .insert(combined, self.hash(combined.as_bytes()), session);
     }
 
     #[cfg(test)]
