@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compiles every benchmark and runs each once with a tiny budget, so none of them can
 # rot: the criterion benches of crates/supabase-ssr (one iteration each) and the bench
-# crate's http, api, actix, storm, memory and rls benchmarks in --quick mode (a few seconds
-# each; rls starts a throwaway PostgreSQL, as the postgres crate's tests do).
+# crate's benchmarks in --quick mode (a few seconds each; rls starts a throwaway PostgreSQL,
+# as the postgres crate's tests do). Quick runs draw their charts into target/bench-charts,
+# never over the committed ones in docs/charts.
 # The figures this prints are not measurements; BENCHMARKS.md says how to measure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,9 @@ cargo bench -p supabase-ssr --locked -- --test
 step "Load (cookie and bearer), refresh-storm, memory and RLS benchmarks, quick mode"
 cargo run --release --locked -p bench -- all --quick
 cargo run --release --locked -p bench -- memory --sessions --quick
-cargo run --release --locked -p bench -- http --sessions 1000 --quick
+cargo run --release --locked -p bench -- memory --http --quick
+
+step "Many users (1 and 1,000), every core, cold tokens, quick mode (charts into target/bench-charts)"
+cargo run --release --locked -p bench -- users --quick
+cargo run --release --locked -p bench -- api --threads 2 --quick
+cargo run --release --locked -p bench -- cold --quick
