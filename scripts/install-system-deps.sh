@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, when missing: Chromium and ChromeDriver for the
 # demo's browser test, wrk for the load benchmark's smoke run, PostgreSQL's server programs for
-# the throwaway servers of crates/throwaway-postgres. Idempotent; one `apt-get update` at most.
-# Needs root (or sudo) and apt.
+# the throwaway servers of crates/throwaway-postgres, HAProxy for the demo's load-balancer test
+# (examples/demo/tests/balancer.rs). Idempotent; one `apt-get update` at most. Needs root (or
+# sudo) and apt.
 #
-# On a machine with a service manager, Debian's postgresql package also creates and starts a
-# "main" cluster (port 5432, socket in /var/run/postgresql); in a container without one it is
-# created but not started. Either way nothing here uses it: throwaway servers run their own
-# `postgres` on a unix socket in their own directory, with no TCP port.
+# Packaged services are not started: Debian's postinst scripts would start HAProxy on port 80
+# and PostgreSQL's "main" cluster on port 5432, and nothing here uses them (the tests start
+# their own haproxy on a loopback port, and throwaway servers run their own `postgres` on a
+# unix socket in their own directory). During the install a policy-rc.d that exits 101 ("action
+# forbidden") tells invoke-rc.d and deb-systemd-invoke not to start them; it is removed
+# afterwards, and one already present (as in Debian's Docker images) is left as it is.
 set -euo pipefail
 
 # Whether initdb and postgres exist where crates/throwaway-postgres looks: `pg_config --bindir`,
@@ -31,11 +34,12 @@ installed() {
     chromium-driver) [ -x /usr/bin/chromedriver ] ;;
     wrk) [ -x /usr/bin/wrk ] ;;
     postgresql) postgresql_installed ;;
+    haproxy) [ -x /usr/sbin/haproxy ] ;;
     *) return 1 ;;
   esac
 }
 
-wanted=(chromium chromium-driver wrk postgresql)
+wanted=(chromium chromium-driver wrk postgresql haproxy)
 missing=()
 for package in "${wanted[@]}"; do
   installed "$package" || missing+=("$package")
@@ -55,6 +59,13 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  trap '$SUDO rm -f "$policy"' EXIT
+  printf '#!/bin/sh\n# Written by install-system-deps.sh for the install: start no service.\nexit 101\n' |
+    $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+fi
 $SUDO apt-get update
 $SUDO apt-get install -y "${missing[@]}"
 for package in "${missing[@]}"; do

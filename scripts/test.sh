@@ -9,7 +9,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # One full build from a clean checkout: incremental caches would only take disk space.
 export CARGO_INCREMENTAL=0
 
-step "System packages (Chromium for the browser test, wrk for the load benchmark)"
+step "System packages (Chromium for the browser test, wrk for the load benchmark, HAProxy for the load-balancer test)"
 bash scripts/install-system-deps.sh
 
 step "Node packages for the interop and browser tests (pinned in interop/js/package-lock.json)"

@@ -110,11 +110,7 @@ async fn two_instances_without_shared_state_keep_one_browser_signed_in() {
         }
         tokio::time::sleep(Duration::from_millis(rng.range(50, 250))).await;
     }
-    let refresh_calls = emu
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/token") && r.query.contains("refresh_token"))
-        .count();
+    let refresh_calls = emu.requests().iter().filter(|r| is_refresh_call(r)).count();
     println!(
         "scale-out report: secs={secs} requests={requests} parallel_pairs={pairs} \
          refreshes_written={}+{} refresh_calls={refresh_calls} signed_out={signed_out} \

@@ -1,13 +1,17 @@
-//! Helpers of the soak and scale-out tests: a browser's cookie jar kept by hand (so
-//! every `Set-Cookie` is seen, deletions included), forged session cookies, and a
-//! small deterministic random source.
+//! Helpers of the soak, scale-out and load-balancer tests: a browser's cookie jar kept
+//! by hand (so every `Set-Cookie` is seen, deletions included), forged session cookies,
+//! a small deterministic random source, and the parts of a soak ([`soak`]).
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub(crate) mod cluster;
+pub(crate) mod soak;
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
+use supabase_auth_emulator::RecordedRequest;
 use supabase_ssr::adapter::codec::{decode_base64url, decode_value, to_base64_value};
 
 /// The session cookie of a project on 127.0.0.1.
@@ -234,4 +238,10 @@ pub(crate) fn env_u64(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
+}
+
+/// `POST /token?grant_type=refresh_token`: a refresh that reached the Auth server (or
+/// its fault layer, which records a request before failing it).
+pub(crate) fn is_refresh_call(r: &RecordedRequest) -> bool {
+    r.path.ends_with("/token") && r.query.contains("refresh_token")
 }
