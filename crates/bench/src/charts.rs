@@ -2,24 +2,25 @@
 //! (plotters), side by side, for BENCHMARKS.md. A full run writes them into
 //! `docs/charts`, which BENCHMARKS.md shows; a `--quick` run (the smoke test) into
 //! `target/bench-charts`, so it draws every chart without touching the committed ones.
+//! `bench charts` draws every SVG of `docs/charts` again from its JSON.
 
 use std::path::{Path, PathBuf};
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::common::{machine_line, repo_root};
 
 /// One line of a chart: its name and its `(x, y)` points.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Series {
     pub(crate) name: String,
     pub(crate) points: Vec<(f64, f64)>,
 }
 
 /// A line chart and where its figures come from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Chart {
     pub(crate) title: String,
     /// The command that measured the figures.
@@ -31,8 +32,24 @@ pub(crate) struct Chart {
     pub(crate) log_y: bool,
     pub(crate) series: Vec<Series>,
     /// Where the legend goes: where no line runs.
-    #[serde(skip)]
-    legend: SeriesLabelPosition,
+    legend: Legend,
+}
+
+/// Where a chart's legend goes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Legend {
+    LowerRight,
+    MiddleLeft,
+}
+
+impl Legend {
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            Legend::LowerRight => SeriesLabelPosition::LowerRight,
+            Legend::MiddleLeft => SeriesLabelPosition::MiddleLeft,
+        }
+    }
 }
 
 /// Colours of the series, in order (plain first, ours second, the JS stack third).
@@ -54,13 +71,13 @@ impl Chart {
             log_x: false,
             log_y: false,
             series: Vec::new(),
-            legend: SeriesLabelPosition::LowerRight,
+            legend: Legend::LowerRight,
         }
     }
 
     /// The legend in the middle of the left side (default: lower right).
     pub(crate) fn legend_middle_left(mut self) -> Self {
-        self.legend = SeriesLabelPosition::MiddleLeft;
+        self.legend = Legend::MiddleLeft;
         self
     }
 
@@ -148,6 +165,8 @@ impl Chart {
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
+            .x_label_formatter(&|v| axis_label(*v))
+            .y_label_formatter(&|v| axis_label(*v))
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| fail(&e))?;
@@ -174,13 +193,53 @@ impl Chart {
         }
         chart
             .configure_series_labels()
-            .position(self.legend.clone())
+            .position(self.legend.position())
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
             .label_font(("sans-serif", 13))
             .draw()
             .map_err(|e| fail(&e))?;
         root.present().map_err(|e| fail(&e))
+    }
+}
+
+/// `bench charts`: draws the SVG of every chart in `docs/charts` again from its JSON
+/// (after a change to how charts look, without measuring again).
+pub(crate) fn redraw() -> Result<(), String> {
+    let dir = charts_dir(false);
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    entries.sort();
+    for data in entries {
+        let text =
+            std::fs::read_to_string(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+        let chart: Chart =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", data.display()))?;
+        let svg = data.with_extension("svg");
+        chart.draw(&svg)?;
+        println!("chart: {}", svg.strip_prefix(repo_root()).unwrap_or(&svg).display());
+    }
+    Ok(())
+}
+
+/// An axis label: `100,000`, `2.5`, `0.75` (no `100000.0`).
+fn axis_label(value: f64) -> String {
+    if value.abs() >= 1000.0 || value.fract() == 0.0 {
+        let digits = format!("{:.0}", value.abs());
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if value < 0.0 { format!("-{out}") } else { out }
+    } else {
+        let text = format!("{value:.2}");
+        text.trim_end_matches('0').to_owned()
     }
 }
 
@@ -202,6 +261,18 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::Chart;
+
+    #[test]
+    fn axis_labels_are_short() {
+        let labels: Vec<String> = [100_000.0, 1_000.0, 120.0, 2.5, 0.75, 0.0, -20_000.0]
+            .into_iter()
+            .map(super::axis_label)
+            .collect();
+        assert_eq!(
+            labels,
+            ["100,000", "1,000", "120", "2.5", "0.75", "0", "-20,000"]
+        );
+    }
 
     #[test]
     fn draws_every_series_and_its_legend() {

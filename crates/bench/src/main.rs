@@ -59,6 +59,7 @@ COMMANDS:
     users    http --sessions N for N = 1, 1,000, 10,000 and 100,000, and a chart of
              requests/s against N (docs/charts/users.svg)
     all      every command above but cold and users, in turn
+    charts   draw the charts of docs/charts again from their data (no measuring)
 
 OPTIONS:
     --quick  a few seconds each (for CI: proves the benchmarks still run, measures little)
@@ -207,6 +208,15 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bench instr: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if command == "charts" {
+        return match charts::redraw() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench charts: {e}");
                 ExitCode::FAILURE
             }
         };
