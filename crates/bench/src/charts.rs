@@ -220,7 +220,10 @@ pub(crate) fn redraw() -> Result<(), String> {
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", data.display()))?;
         let svg = data.with_extension("svg");
         chart.draw(&svg)?;
-        println!("chart: {}", svg.strip_prefix(repo_root()).unwrap_or(&svg).display());
+        println!(
+            "chart: {}",
+            svg.strip_prefix(repo_root()).unwrap_or(&svg).display()
+        );
     }
     Ok(())
 }
