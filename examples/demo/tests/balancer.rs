@@ -275,27 +275,11 @@ async fn three_processes_behind_haproxy_keep_every_session() {
         quiet: Quiet::default(),
     };
     let calls_before = emu.requests().iter().filter(|r| is_refresh_call(r)).count();
-    let users: Vec<_> = (0..vus)
-        .map(|i| {
-            tokio::spawn(virtual_user(
-                soak.clone(),
-                user_email(i),
-                seed.wrapping_add(i + 1),
-            ))
-        })
-        .collect();
-    let attack = tokio::spawn(attacker(soak.clone()));
-    let chaos = tokio::spawn(chaos(soak.clone(), emu.clone(), seed));
     // The storms' answers are counted apart, so that the users' own counts (every
     // user refreshed) are not made up by the storms'.
     let storm_stats = Arc::new(Stats::default());
     let storms = tokio::spawn(stormer(soak.clone(), emu.clone(), storm_stats.clone()));
-    let mut browsers = Vec::new();
-    for u in users {
-        browsers.push(u.await.unwrap());
-    }
-    attack.await.unwrap();
-    chaos.await.unwrap();
+    let mut browsers = crowd(&soak, &emu, vus, seed).await;
     let (mut storms, mut storm_browser) = storms.await.unwrap();
     let elapsed = started.elapsed().as_secs_f64();
 

@@ -64,23 +64,7 @@ async fn soak_with_random_auth_faults() {
         deadline: started + Duration::from_secs(secs),
         quiet: Quiet::default(),
     };
-    let users: Vec<_> = (0..vus)
-        .map(|i| {
-            tokio::spawn(virtual_user(
-                soak.clone(),
-                user_email(i),
-                seed.wrapping_add(i + 1),
-            ))
-        })
-        .collect();
-    let attack = tokio::spawn(attacker(soak.clone()));
-    let chaos = tokio::spawn(chaos(soak.clone(), emu.clone(), seed));
-    let mut browsers = Vec::new();
-    for u in users {
-        browsers.push(u.await.unwrap());
-    }
-    attack.await.unwrap();
-    chaos.await.unwrap();
+    let mut browsers = crowd(&soak, &emu, vus, seed).await;
 
     emu.faults().clear();
     every_user_recovers(&soak, &mut browsers).await;
