@@ -5,8 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
-use supabase_ssr::adapter::ProxyRequest;
+use http::{HeaderValue, Request, Response};
+use supabase_ssr::adapter::{ProxyRequest, ProxyResponse};
+use supabase_ssr::{AuthError, VerifiedClaims};
 use tower_service::Service;
 
 use crate::extract::{LayerOutput, LoginRedirect, Supabase};
@@ -55,40 +56,65 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // The inner service was driven to readiness, not its clone: keep the ready one
-        // for this call and leave the clone for the next.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-
         let (parts, body) = req.into_parts();
         // An outer SupabaseLayer already did the work: a second client over the same
         // cookies would only refresh and write twice.
         if (self.layer.skip)(&parts) || LayerOutput::of(&parts.extensions).is_some() {
-            return Box::pin(inner.call(Request::from_parts(parts, body)));
+            return Box::pin(self.inner.call(Request::from_parts(parts, body)));
         }
         let mut req = Request::from_parts(parts, body);
-        let (auth, login_path) = (self.layer.auth.clone(), self.layer.login_path.clone());
+        let proxy = ProxyRequest::from_headers(&self.layer.auth, req.headers());
 
+        // The common request (no session, or a signed-in browser whose token this
+        // process verified before): answered without an `await`, so the inner service,
+        // driven to readiness, is called at once and needs no clone.
+        if let Some(result) = proxy.session_at_hand() {
+            let response = Self::prepare(&self.layer, &mut req, proxy, result);
+            let inner = self.inner.call(req);
+            return Box::pin(async move {
+                let mut res = inner.await?;
+                response.write_response_headers(res.headers_mut());
+                Ok(res)
+            });
+        }
+
+        // The inner service was driven to readiness, not its clone: keep the ready one
+        // for this call and leave the clone for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
         Box::pin(async move {
-            let proxy = ProxyRequest::from_headers(&auth, req.headers());
             let result = proxy.check_session().await;
-            proxy.rewrite_request_headers(req.headers_mut());
-            let (client, response) = proxy.into_parts();
-            let login = login_path.map(|login_path| LoginRedirect {
-                login_path,
-                original: req.uri().clone(),
-            });
-            req.extensions_mut().insert(LayerOutput {
-                outcome: AuthOutcome::from_result(result),
-                client: Supabase::new(client),
-                login,
-            });
-
+            let response = Self::prepare(&layer, &mut req, proxy, result);
             let mut res = inner.call(req).await?;
             // Handlers write through the same client, so this also carries their sign-ins
             // and sign-outs, whatever the response is.
             response.write_response_headers(res.headers_mut());
             Ok(res)
         })
+    }
+}
+
+impl<S> SupabaseService<S> {
+    /// Once the session is checked: the request's `Cookie` header as the handlers must
+    /// see it, and the layer's output in its extensions; returns the response side.
+    fn prepare<B>(
+        layer: &SupabaseLayer,
+        req: &mut Request<B>,
+        proxy: ProxyRequest<HeaderValue>,
+        result: Result<Option<VerifiedClaims>, AuthError>,
+    ) -> ProxyResponse<HeaderValue> {
+        proxy.rewrite_request_headers(req.headers_mut());
+        let (client, response) = proxy.into_parts();
+        let login = layer.login_path.clone().map(|login_path| LoginRedirect {
+            login_path,
+            original: req.uri().clone(),
+        });
+        req.extensions_mut().insert(LayerOutput {
+            outcome: AuthOutcome::from_result(result),
+            client: Supabase::new(client),
+            login,
+        });
+        response
     }
 }

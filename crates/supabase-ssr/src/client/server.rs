@@ -238,6 +238,26 @@ impl ServerClient {
         Ok(Some(claims))
     }
 
+    /// What [`Self::get_claims`] would return, when it can be known without waiting: no
+    /// session (`Some(Ok(None))`), or a session that needs no refresh whose access
+    /// token this process verified before and may still trust (`Some(Ok(Some(_)))`).
+    /// `None` when `get_claims` has work to do (a refresh, a verification). Proxies use
+    /// it to answer the common request without an `await`.
+    pub(crate) fn claims_at_hand(&self) -> Option<Result<Option<VerifiedClaims>, AuthError>> {
+        let Some(session) = self.stored_session() else {
+            return Some(Ok(None));
+        };
+        if self.expires_soon(&session) && !self.storage.refreshed() {
+            return None;
+        }
+        let claims = self
+            .auth
+            .inner
+            .jwt
+            .verified_from_memo(session.verified_memo())?;
+        Some(Ok(Some(claims)))
+    }
+
     /// Verifies an access token (from the session or an `Authorization` header), as
     /// [`SupabaseAuth::verify_access_token`] does. When the Auth server had to be asked
     /// and no longer knows the session, the cookie session is deleted.
