@@ -1,10 +1,13 @@
 //! Benchmarks of supabase-ssr that need more than criterion: HTTP load through the axum
-//! proxy against a plain route and the official JS stack, the bearer path through
-//! `ApiAuthLayer`, the actix-web middleware against plain actix-web, a refresh storm, resident memory under a stream of distinct tokens, the
-//! size of session cookies with each `CookieContents`, and RLS-scoped PostgreSQL transactions against the same transactions without the context.
+//! proxy against a plain route and the official JS stack (with one user or many, on one
+//! core or every core), the bearer path through `ApiAuthLayer`, the actix-web middleware
+//! against plain actix-web, requests whose every token is new, a refresh storm, resident
+//! memory under a stream of distinct tokens or sessions, the size of session cookies with
+//! each `CookieContents`, and RLS-scoped PostgreSQL transactions against the same
+//! transactions without the context. Some commands also draw charts (`charts.rs`).
 //!
 //! ```text
-//! cargo run --release -p bench -- http|api|actix|storm|memory|rls|cookies|all [--quick]
+//! cargo run --release -p bench -- http|api|actix|storm|memory|rls|cookies|cold|users|all|charts [--quick]
 //! ```
 //!
 //! Everything listens on 127.0.0.1 or a unix socket only, every run is bounded in time, and every process
