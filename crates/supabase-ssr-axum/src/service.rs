@@ -68,8 +68,8 @@ where
         // The common request (no session, or a signed-in browser whose token this
         // process verified before): answered without an `await`, so the inner service,
         // driven to readiness, is called at once and needs no clone.
-        if let Some(result) = proxy.session_at_hand() {
-            let response = Self::prepare(&self.layer, &mut req, proxy, result);
+        if let Some(claims) = proxy.session_at_hand() {
+            let response = Self::prepare(&self.layer, &mut req, proxy, Ok(claims));
             let inner = self.inner.call(req);
             return Box::pin(async move {
                 let mut res = inner.await?;

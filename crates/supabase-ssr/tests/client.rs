@@ -492,3 +492,54 @@ async fn rotated_signing_keys_are_picked_up_with_one_jwks_refetch() {
     );
     assert_eq!(count_requests(&emu, "GET", "/user", None), 0);
 }
+
+/// `ProxyRequest::session_at_hand`: what a proxy can answer without an `await`, and only
+/// that; everything else is left to `check_session`.
+#[tokio::test]
+async fn a_proxy_answers_at_once_only_for_no_session_or_a_session_verified_before() {
+    use supabase_ssr::adapter::ProxyRequest;
+
+    let emu = emulator().await;
+    let header = CookieJar::new(signed_in_cookies(&auth(&emu)).await).cookie_header();
+    let proxy =
+        |auth: &SupabaseAuth, header: &str| ProxyRequest::new(auth, [header.as_bytes().to_vec()]);
+    // A process of its own, on a clock the test moves.
+    let clock = ManualClock::new(SystemClock.now_millis());
+    let auth = builder(&emu).clock(clock.clone()).build().unwrap();
+
+    // No session: answered at once, nothing written.
+    let none = proxy(&auth, "theme=dark");
+    assert_eq!(none.session_at_hand(), Some(None));
+    assert!(none.cookies().writes().is_empty());
+
+    // A session this process never verified: the check has work to do.
+    assert_eq!(proxy(&auth, &header).session_at_hand(), None);
+    let claims = proxy(&auth, &header)
+        .check_session()
+        .await
+        .unwrap()
+        .unwrap();
+    // Verified once: the browser's next request is answered at once, with the same
+    // claims, and nothing is asked of the Auth server.
+    emu.clear_requests();
+    let again = proxy(&auth, &header).session_at_hand().unwrap().unwrap();
+    assert_eq!(again.sub, claims.sub);
+    assert!(emu.requests().is_empty());
+
+    // 50 s before expiry, inside the 90 s refresh margin: a refresh to do, so no answer
+    // at once, and nothing written by asking.
+    clock.advance_millis(3_550_000);
+    let expiring = proxy(&auth, &header);
+    assert_eq!(expiring.session_at_hand(), None);
+    assert!(expiring.cookies().writes().is_empty());
+
+    // JSON that is not a session: answered at once as no session, and deleted.
+    let junk = proxy(&auth, &format!("{}=base64-eyJhIjoxfQ", auth.storage_key()));
+    assert_eq!(junk.session_at_hand(), Some(None));
+    let writes = junk.cookies().writes();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        (writes[0].name.as_str(), writes[0].value.as_str()),
+        (auth.storage_key(), "")
+    );
+}

@@ -53,12 +53,13 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
         result
     }
 
-    /// [`Self::check_session`]'s answer when it needs no `await`: no session, or a
-    /// session that needs no refresh whose access token this process has verified and
-    /// may still trust (the common request of a signed-in browser). `None` when the
-    /// check has work to do: call [`Self::check_session`]. An adapter can then call the
-    /// inner service at once, without a future of its own around the check.
-    pub fn session_at_hand(&self) -> Option<Result<Option<VerifiedClaims>, AuthError>> {
+    /// [`Self::check_session`]'s answer when it needs no `await` (and so is never an
+    /// error): `Some(None)` for no session, `Some(Some(claims))` for a session that needs
+    /// no refresh whose access token this process has verified and may still trust (the
+    /// common request of a signed-in browser). `None` when the check has work to do:
+    /// call [`Self::check_session`]. An adapter can then call the inner service at once,
+    /// without a future of its own around the check.
+    pub fn session_at_hand(&self) -> Option<Option<VerifiedClaims>> {
         self.client.claims_at_hand()
     }
 

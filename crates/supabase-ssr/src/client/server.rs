@@ -238,14 +238,14 @@ impl ServerClient {
         Ok(Some(claims))
     }
 
-    /// What [`Self::get_claims`] would return, when it can be known without waiting: no
-    /// session (`Some(Ok(None))`), or a session that needs no refresh whose access
-    /// token this process verified before and may still trust (`Some(Ok(Some(_)))`).
-    /// `None` when `get_claims` has work to do (a refresh, a verification). Proxies use
-    /// it to answer the common request without an `await`.
-    pub(crate) fn claims_at_hand(&self) -> Option<Result<Option<VerifiedClaims>, AuthError>> {
+    /// What [`Self::get_claims`] would return, when it can be known without waiting and
+    /// is not an error: no session (`Some(None)`), or a session that needs no refresh
+    /// whose access token this process verified before and may still trust
+    /// (`Some(Some(_))`). `None` when `get_claims` has work to do (a refresh, a
+    /// verification). Proxies use it to answer the common request without an `await`.
+    pub(crate) fn claims_at_hand(&self) -> Option<Option<VerifiedClaims>> {
         let Some(session) = self.stored_session() else {
-            return Some(Ok(None));
+            return Some(None);
         };
         if self.expires_soon(&session) && !self.storage.refreshed() {
             return None;
@@ -255,7 +255,7 @@ impl ServerClient {
             .inner
             .jwt
             .verified_from_memo(session.verified_memo())?;
-        Some(Ok(Some(claims)))
+        Some(Some(claims))
     }
 
     /// Verifies an access token (from the session or an `Authorization` header), as
