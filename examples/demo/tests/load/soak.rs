@@ -80,6 +80,23 @@ impl Stats {
         write.lost()
     }
 
+    /// The report's part about the attacker and the faults: `forged=… forged_accepted=…
+    /// fault_phases=… key_rotations=… injected(failed/dropped/delayed/jwks)=…`.
+    pub(crate) fn faults_report(&self) -> String {
+        format!(
+            "forged={} forged_accepted={} fault_phases={} key_rotations={} \
+             injected(failed/dropped/delayed/jwks)={}/{}/{}/{}",
+            read(&self.forged),
+            read(&self.forged_accepted),
+            read(&self.fault_phases),
+            read(&self.key_rotations),
+            read(&self.injected_failures),
+            read(&self.injected_drops),
+            read(&self.injected_delays),
+            read(&self.injected_jwks_failures),
+        )
+    }
+
     /// `requests` counts the users' and the attacker's requests.
     pub(crate) fn all_requests(&self) -> u64 {
         read(&self.requests) + read(&self.forged)
