@@ -32,11 +32,6 @@ step "The Dioxus and Loco examples (docs/dioxus-and-loco.md), type-checked again
 cargo fmt --check --manifest-path frameworks/Cargo.toml
 cargo check --manifest-path frameworks/Cargo.toml --locked --quiet --target-dir target/frameworks
 
-step "The published crates package and build from their .crate files (cargo package)"
-cargo package --locked --allow-dirty --quiet \
-  -p supabase-ssr -p supabase-ssr-axum -p supabase-ssr-actix \
-  -p supabase-ssr-postgres -p supabase-auth-emulator
-
 step "Tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
@@ -44,6 +39,19 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+step "The published crates package and build from their .crate files (cargo package)"
+# Cargo verifies each .crate against the others through a registry of its own, and takes
+# a registry crate it has seen (same name, same version) as unchanged: what an earlier
+# run extracted into CARGO_HOME and built into target/ would be verified instead of
+# today's code. Both are removed first (after the tests, which no longer need them).
+published=(supabase-ssr supabase-ssr-axum supabase-ssr-actix supabase-ssr-postgres supabase-auth-emulator)
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+for crate in "${published[@]}"; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$crate-$version"
+done
+cargo clean --quiet "${published[@]/#/--package=}"
+cargo package --locked --allow-dirty --quiet "${published[@]/#/--package=}"
 
 step "Benchmarks, compiled and each run once with a tiny budget (figures: BENCHMARKS.md)"
 bash scripts/bench-smoke.sh
