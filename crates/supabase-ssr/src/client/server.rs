@@ -103,31 +103,28 @@ impl ServerClient {
     /// An invalid value is deleted.
     pub(crate) fn stored_session(&self) -> Option<UnverifiedSession> {
         let cache = self.auth.inner.sessions.as_ref();
-        // A browser's repeat request: its cookie, byte for byte, was read before. The
-        // lookup needs no UTF-8 check of the value (the cached one passed it).
-        if let Some(cache) = cache
-            && let Some(Some(session)) = self
-                .storage
-                .with_unchunked_bytes(self.key(), |value| cache.get(value))
-        {
-            return Some(self.with_contents(session));
-        }
         let stored = self
             .storage
-            .with_combined(self.key(), |combined| {
-                if let Some(session) = cache.and_then(|c| c.get(combined)) {
-                    return Some(Stored::Valid(session));
-                }
-                let json = crate::cookies::decode_base64_value(combined)?;
-                let stored = UnverifiedSession::from_stored_json(&json);
-                if let (Some(cache), Stored::Valid(session)) = (cache, &stored) {
-                    cache.insert(combined, session.clone());
-                }
-                Some(stored)
-            })
+            .with_combined_or_known(
+                self.key(),
+                // A browser's repeat request: its cookie, byte for byte, was read before.
+                |value| Some(Some(Stored::Valid(cache?.get(value)?))),
+                |combined| {
+                    let json = crate::cookies::decode_base64_value(combined)?;
+                    let stored = UnverifiedSession::from_stored_json(&json);
+                    if let (Some(cache), Stored::Valid(session)) = (cache, &stored) {
+                        cache.insert(combined, session.clone());
+                    }
+                    Some(stored)
+                },
+            )
             .flatten()?;
         match stored {
-            Stored::Valid(session) => Some(self.with_contents(session)),
+            Stored::Valid(session) => Some(match self.auth.inner.cookies.contents {
+                CookieContents::UserAndTokens => session,
+                // auth-js hydrates the user from its per-client user storage only.
+                CookieContents::TokensOnly => session.with_split_user(self.storage.split_user()),
+            }),
             Stored::Invalid => {
                 tracing::debug!("supabase-ssr: the stored session is not a session; deleting it");
                 self.remove_session();
@@ -137,16 +134,6 @@ impl ServerClient {
                 crate::cookies::warn_invalid_json();
                 None
             }
-        }
-    }
-
-    /// `session` as this client's cookie contents give it: with tokens-only cookies,
-    /// the user is the one this request got from Auth, if any.
-    fn with_contents(&self, session: UnverifiedSession) -> UnverifiedSession {
-        match self.auth.inner.cookies.contents {
-            CookieContents::UserAndTokens => session,
-            // auth-js hydrates the user from its per-client user storage only.
-            CookieContents::TokensOnly => session.with_split_user(self.storage.split_user()),
         }
     }
 
