@@ -8,7 +8,6 @@
 //! file lasts. Every round starts each server afresh (empty caches, its JWKS fetched by
 //! one check request with a token outside the file) and runs it alone for `--duration`.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::Options;
@@ -46,7 +45,11 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
     let dir = ScratchDir::new()?;
     let (token_file, cookie_file) = (dir.0.join("tokens.txt"), dir.0.join("cookies.txt"));
     let started = std::time::Instant::now();
-    let (check_token, check_cookie) = write_sessions(&project, tokens, &token_file, &cookie_file)?;
+    // Users 1 to `tokens` in the files; user 0 for the check requests.
+    project
+        .signer
+        .write_sessions(1..=tokens, Some(&token_file), &cookie_file)?;
+    let (check_token, check_cookie) = project.signer.session(0)?;
     eprintln!(
         "signed {tokens} tokens in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -133,33 +136,6 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         chart = chart.series(row.name, points.to_vec());
     }
     chart.save("cold-latency", options.quick)
-}
-
-/// Signs `count` tokens (users 1 to `count`) into `tokens` and their session cookies into
-/// `cookies`, one per line. Returns user 0's token and cookie, for the check requests.
-fn write_sessions(
-    project: &TestProject,
-    count: u64,
-    tokens: &Path,
-    cookies: &Path,
-) -> Result<(String, String), String> {
-    let create = |path: &Path| {
-        std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .map_err(|e| format!("{}: {e}", path.display()))
-    };
-    let (mut token_out, mut cookie_out) = (create(tokens)?, create(cookies)?);
-    let signer = &project.signer;
-    for n in 1..=count {
-        let token = signer.token(n)?;
-        writeln!(token_out, "{token}").map_err(|e| e.to_string())?;
-        writeln!(cookie_out, "{}", signer.session_cookie(&token, n)).map_err(|e| e.to_string())?;
-    }
-    token_out.flush().map_err(|e| e.to_string())?;
-    cookie_out.flush().map_err(|e| e.to_string())?;
-    let token = signer.token(0)?;
-    let cookie = signer.session_cookie(&token, 0);
-    Ok((token, cookie))
 }
 
 /// A wrk Lua script whose requests carry `header: <prefix><line>`, the lines of `lines`

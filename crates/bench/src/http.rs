@@ -1,7 +1,6 @@
 //! `bench http`: requests/s and latency of a plain axum route, the same route behind our
 //! proxy with a valid session cookie, and the official JS proxy, under the same wrk load.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use supabase_auth_emulator::{Emulator, EmulatorConfig};
@@ -193,17 +192,8 @@ impl Project {
         // 100,000 users' cookies take about 130 MB.
         let dir = ScratchDir::new()?;
         let cookies = dir.0.join("cookies.txt");
-        let mut file =
-            std::io::BufWriter::new(std::fs::File::create(&cookies).map_err(|e| e.to_string())?);
-        let mut first = String::new();
-        for n in 0..users {
-            let cookie = project.signer.session_cookie(&project.signer.token(n)?, n);
-            writeln!(file, "{cookie}").map_err(|e| e.to_string())?;
-            if n == 0 {
-                first = cookie;
-            }
-        }
-        file.flush().map_err(|e| e.to_string())?;
+        project.signer.write_sessions(0..users, None, &cookies)?;
+        let (_, first) = project.signer.session(0)?;
         let script = dir.0.join("sessions.lua");
         std::fs::write(
             &script,

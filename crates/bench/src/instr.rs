@@ -158,7 +158,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let router = servers::proxy(auth);
             let mut cookies = Vec::new();
             for n in 0..USERS {
-                let cookie = project.signer.session_cookie(&project.signer.token(n)?, n);
+                let cookie = project.signer.session(n)?.1;
                 let status = router
                     .clone()
                     .oneshot(request(("cookie", &cookie))?)

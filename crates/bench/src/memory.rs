@@ -211,9 +211,7 @@ async fn run_http(options: &Options, total: u64) -> Result<(), String> {
         )
         .await?;
     let signer = project.signer.clone();
-    server
-        .check(&Header::cookie(signer.session_cookie(&signer.token(0)?, 0)))
-        .await?;
+    server.check(&Header::cookie(signer.session(0)?.1)).await?;
     println!(
         "\n## memory --http: {total} distinct users' session cookies, each sent twice (miss, then hit) over HTTP to `bench serve proxy` (a process of its own, one thread, default caches: {DEFAULT_CACHE_ENTRIES} sessions and {DEFAULT_CACHE_ENTRIES} tokens)"
     );
@@ -235,7 +233,7 @@ async fn run_http(options: &Options, total: u64) -> Result<(), String> {
             let range = done..=checkpoint;
             workers.push(tokio::spawn(async move {
                 for n in range.filter(|n| n % HTTP_CLIENTS == w) {
-                    let cookie = signer.session_cookie(&signer.token(n)?, n);
+                    let cookie = signer.session(n)?.1;
                     for _ in 0..2 {
                         let status = client
                             .get(&url)

@@ -3,6 +3,8 @@
 //! Supabase-shaped access tokens and session cookies signed with it, as many as wanted,
 //! without an Auth server signing each one in.
 
+use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -81,6 +83,46 @@ impl Signer {
             "sb-127-auth-token=base64-{}",
             URL_SAFE_NO_PAD.encode(session.to_string())
         )
+    }
+}
+
+impl Signer {
+    /// User `n`'s access token and session cookie.
+    pub(crate) fn session(&self, n: u64) -> Result<(String, String), String> {
+        let token = self.token(n)?;
+        let cookie = self.session_cookie(&token, n);
+        Ok((token, cookie))
+    }
+
+    /// Writes the session cookies of `users` to `cookies`, one per line, and their access
+    /// tokens to `tokens` when given (the same order).
+    pub(crate) fn write_sessions(
+        &self,
+        users: impl Iterator<Item = u64>,
+        tokens: Option<&Path>,
+        cookies: &Path,
+    ) -> Result<(), String> {
+        let create = |path: &Path| {
+            std::fs::File::create(path)
+                .map(std::io::BufWriter::new)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let mut cookie_out = create(cookies)?;
+        let mut token_out = tokens.map(create).transpose()?;
+        let write = |out: &mut std::io::BufWriter<std::fs::File>, line: &str| {
+            writeln!(out, "{line}").map_err(|e| e.to_string())
+        };
+        for n in users {
+            let (token, cookie) = self.session(n)?;
+            if let Some(out) = &mut token_out {
+                write(out, &token)?;
+            }
+            write(&mut cookie_out, &cookie)?;
+        }
+        for out in token_out.iter_mut().chain([&mut cookie_out]) {
+            out.flush().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 
