@@ -70,15 +70,12 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
         "\n| {count} | VmRSS (MiB) | VmHWM (MiB) | seconds | {first} (µs, mean) | second, cache hit (µs, mean) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|");
-    let mib = |kib: u64| kib as f64 / 1024.0;
     let (rss0, hwm0) = rss_kib();
     println!("| 0 | {:.1} | {:.1} | 0 | | |", mib(rss0), mib(hwm0));
     let (checkpoints, baseline_at) = checkpoints(total);
+    let mut track = RssTrack::start(baseline_at, rss0);
     let started = Instant::now();
     let mut done = 0;
-    let mut baseline = 0;
-    let mut last = 0;
-    let mut points = vec![(0.0, mib(rss0))];
     for checkpoint in checkpoints {
         let mut workers = Vec::new();
         for w in 0..WORKERS {
@@ -130,23 +127,10 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             per_token_us(spent[0]),
             per_token_us(spent[1]),
         );
-        points.push((checkpoint as f64, mib(rss)));
-        if checkpoint == baseline_at {
-            baseline = rss;
-        }
-        last = rss;
+        track.record(checkpoint, rss);
     }
     project.stop();
-    let growth = if baseline > 0 {
-        (last as f64 - baseline as f64) / baseline as f64 * 100.0
-    } else {
-        f64::NAN
-    };
-    println!(
-        "\nVmRSS after {total} tokens vs after {baseline_at} (cache full): {:+.1}% (target within 10%: {})",
-        growth,
-        verdict(growth.abs() <= 10.0)
-    );
+    track.print_growth(&format!("VmRSS after {total} tokens"), "cache full");
     let (name, what, series) = match (options.sessions, options.no_token_cache) {
         (true, _) => (
             "memory-sessions",
@@ -164,7 +148,54 @@ pub(crate) async fn run(options: &Options) -> Result<(), String> {
             "bench process, token cache off",
         ),
     };
-    rss_chart(options, what, series, points).save(name, options.quick)
+    rss_chart(options, what, series, track.points).save(name, options.quick)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// A run's resident sizes: one point per checkpoint for the chart, and the baseline's
+/// and the last for the growth.
+struct RssTrack {
+    baseline_at: u64,
+    baseline: u64,
+    last: u64,
+    points: Vec<(f64, f64)>,
+}
+
+impl RssTrack {
+    /// Before the stream: `rss_kib` at 0, the baseline to come at `baseline_at`.
+    fn start(baseline_at: u64, rss_kib: u64) -> Self {
+        Self {
+            baseline_at,
+            baseline: 0,
+            last: rss_kib,
+            points: vec![(0.0, mib(rss_kib))],
+        }
+    }
+
+    fn record(&mut self, checkpoint: u64, rss_kib: u64) {
+        self.points.push((checkpoint as f64, mib(rss_kib)));
+        if checkpoint == self.baseline_at {
+            self.baseline = rss_kib;
+        }
+        self.last = rss_kib;
+    }
+
+    /// `<what> vs after <baseline> (<full>): +x.x% (target within 10%: met)`.
+    fn print_growth(&self, what: &str, full: &str) {
+        let growth = if self.baseline > 0 {
+            (self.last as f64 - self.baseline as f64) / self.baseline as f64 * 100.0
+        } else {
+            f64::NAN
+        };
+        println!(
+            "\n{what} vs after {} ({full}): {growth:+.1}% (target within 10%: {})",
+            self.baseline_at,
+            verdict(growth.abs() <= 10.0)
+        );
+    }
 }
 
 /// Resident memory against the stream's progress.
@@ -217,14 +248,13 @@ async fn run_http(options: &Options, total: u64) -> Result<(), String> {
     );
     println!("\n| sessions | server VmRSS (MiB) | server VmHWM (MiB) | seconds | requests/s |");
     println!("|---:|---:|---:|---:|---:|");
-    let mib = |kib: u64| kib as f64 / 1024.0;
     let (rss0, hwm0) = server.rss_kib();
     println!("| 0 | {:.1} | {:.1} | 0 | |", mib(rss0), mib(hwm0));
-    let mut points = vec![(0.0, mib(rss0))];
     let (checkpoints, baseline_at) = checkpoints(total);
+    let mut track = RssTrack::start(baseline_at, rss0);
     let client = reqwest::Client::new();
     let started = Instant::now();
-    let (mut done, mut baseline, mut last) = (1, 0, 0);
+    let mut done = 1;
     for checkpoint in checkpoints {
         let since = Instant::now();
         let mut workers = Vec::new();
@@ -263,25 +293,19 @@ async fn run_http(options: &Options, total: u64) -> Result<(), String> {
             started.elapsed().as_secs_f64(),
             sent as f64 / since.elapsed().as_secs_f64()
         );
-        points.push((checkpoint as f64, mib(rss)));
-        if checkpoint == baseline_at {
-            baseline = rss;
-        }
-        last = rss;
+        track.record(checkpoint, rss);
     }
     server.stop().await;
     project.stop();
-    let growth = (last as f64 - baseline as f64) / baseline.max(1) as f64 * 100.0;
-    println!(
-        "\nserver VmRSS after {total} sessions vs after {baseline_at} (caches full): {:+.1}% (target within 10%: {})",
-        growth,
-        verdict(growth.abs() <= 10.0)
+    track.print_growth(
+        &format!("server VmRSS after {total} sessions"),
+        "caches full",
     );
     rss_chart(
         options,
         "distinct users' session cookies sent over HTTP (each twice)",
         "server process (axum + SupabaseLayer)",
-        points,
+        track.points,
     )
     .save("memory-http", options.quick)
 }
