@@ -25,7 +25,10 @@
 
 use std::hint::black_box;
 
+use bytes::{Bytes, BytesMut};
+
 use aws_lc_rs::signature::ParsedPublicKey;
+use axum::http::HeaderValue;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use supabase_auth_emulator::EmulatorConfig;
@@ -40,7 +43,9 @@ struct Setup {
     cached: SupabaseAuth,
     uncached: SupabaseAuth,
     cookie: String,
-    bearer: String,
+    /// `cookie` and the `Authorization` value, as a server receives them (see [`shared`]).
+    cookie_value: Bytes,
+    bearer_value: Bytes,
     key: ParsedPublicKey,
     signing_input: String,
     signature: Vec<u8>,
@@ -50,7 +55,7 @@ struct Setup {
     /// `users`: the router behind `SupabaseLayer` for the project of our own, and its
     /// users' cookies (empty for the other measures).
     users_proxy: axum::Router,
-    user_cookies: Vec<String>,
+    user_cookies: Vec<Bytes>,
     _project: Option<crate::signer::TestProject>,
 }
 
@@ -137,8 +142,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let api = servers::api(cached.clone());
         // Warm each path once (their JWKS cache is the one of `cached`).
         for (router, header) in [
-            (&proxy, ("cookie", &cookie)),
-            (&api, ("authorization", &bearer)),
+            (&proxy, ("cookie", &shared(&cookie))),
+            (&api, ("authorization", &shared(&bearer))),
         ] {
             let status = router
                 .clone()
@@ -158,7 +163,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             let router = servers::proxy(auth);
             let mut cookies = Vec::new();
             for n in 0..USERS {
-                let cookie = project.signer.session(n)?.1;
+                let cookie = shared(&project.signer.session(n)?.1);
                 let status = router
                     .clone()
                     .oneshot(request(("cookie", &cookie))?)
@@ -183,8 +188,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             api,
             cached,
             uncached,
+            cookie_value: shared(&cookie),
+            bearer_value: shared(&bearer),
             cookie,
-            bearer,
             key,
             signing_input: signing_input.to_owned(),
             signature,
@@ -243,9 +249,9 @@ fn measured_loop(
                 }
                 What::Plain | What::Proxy | What::Api => {
                     let (router, header) = match what {
-                        What::Plain => (&setup.plain, ("cookie", &setup.cookie)),
-                        What::Proxy => (&setup.proxy, ("cookie", &setup.cookie)),
-                        _ => (&setup.api, ("authorization", &setup.bearer)),
+                        What::Plain => (&setup.plain, ("cookie", &setup.cookie_value)),
+                        What::Proxy => (&setup.proxy, ("cookie", &setup.cookie_value)),
+                        _ => (&setup.api, ("authorization", &setup.bearer_value)),
                     };
                     match request(black_box(header)) {
                         Ok(req) => router
@@ -271,13 +277,21 @@ fn measured_loop(
 }
 
 /// `GET /` with one header: the session cookie, as a browser sends it, or the bearer
-/// token, as an API client does.
-fn request(
-    (name, value): (&str, &String),
-) -> Result<axum::http::Request<axum::body::Body>, String> {
+/// token, as an API client does. The value is checked as a server checks it, and
+/// shared, not copied: hyper's header values are slices of the connection's read
+/// buffer.
+fn request((name, value): (&str, &Bytes)) -> Result<axum::http::Request<axum::body::Body>, String> {
+    let value = HeaderValue::from_maybe_shared(value.clone()).map_err(|e| e.to_string())?;
     axum::http::Request::get("/")
         .header("host", "127.0.0.1")
-        .header(name, value.as_str())
+        .header(name, value)
         .body(axum::body::Body::empty())
         .map_err(|e| e.to_string())
+}
+
+/// `value` as a reference-counted slice of a larger buffer, as hyper's parser hands a
+/// header value over: cloning it (a proxy keeping the `Cookie` header) shares it.
+fn shared(value: &str) -> Bytes {
+    let mut buffer = BytesMut::from(value.as_bytes());
+    buffer.split_to(value.len()).freeze()
 }

@@ -14,7 +14,7 @@ pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejec
 pub use layer::SupabaseLayer;
 pub use matcher::is_static_asset;
 pub use outcome::AuthOutcome;
-pub use service::SupabaseService;
+pub use service::{ResponseFuture, SupabaseService};
 
 /// The core crate, re-exported so the types the layer hands out (`Claims`,
 /// `ServerClient`, `AuthError`) are always the ones it was built with.

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
 use supabase_ssr::adapter::{ProxyRequest, ProxyResponse};
 use supabase_ssr::{AuthError, VerifiedClaims};
 use tower_service::Service;
@@ -41,6 +42,64 @@ impl<S: fmt::Debug> fmt::Debug for SupabaseService<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+pin_project! {
+    /// The future of [`SupabaseService`]: the inner service's response, with the cookies
+    /// the client wrote added to it.
+    ///
+    /// The common request (no session, or a token this process verified before) calls
+    /// the inner service at once and needs no allocation for this future; a request whose
+    /// session must be refreshed or verified first is a boxed future inside.
+    pub struct ResponseFuture<F: Future> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F: Future> {
+        Called {
+            #[pin]
+            inner: F,
+            response: Option<ProxyResponse<HeaderValue>>,
+        },
+        Checking {
+            future: BoxFuture<F::Output>,
+        },
+        Passed {
+            #[pin]
+            inner: F,
+        },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Called { inner, response } => {
+                let mut res = std::task::ready!(inner.poll(cx))?;
+                if let Some(response) = response.take() {
+                    response.write_response_headers(res.headers_mut());
+                }
+                Poll::Ready(Ok(res))
+            }
+            KindProj::Checking { future } => future.as_mut().poll(cx),
+            KindProj::Passed { inner } => inner.poll(cx),
+        }
+    }
+}
+
+impl<F: Future> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SupabaseService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -49,7 +108,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -60,7 +119,10 @@ where
         // An outer SupabaseLayer already did the work: a second client over the same
         // cookies would only refresh and write twice.
         if (self.layer.skip)(&parts) || LayerOutput::of(&parts.extensions).is_some() {
-            return Box::pin(self.inner.call(Request::from_parts(parts, body)));
+            let inner = self.inner.call(Request::from_parts(parts, body));
+            return ResponseFuture {
+                kind: Kind::Passed { inner },
+            };
         }
         let mut req = Request::from_parts(parts, body);
         let proxy = ProxyRequest::from_headers(&self.layer.auth, req.headers());
@@ -71,11 +133,12 @@ where
         if let Some(claims) = proxy.session_at_hand() {
             let response = Self::prepare(&self.layer, &mut req, proxy, Ok(claims));
             let inner = self.inner.call(req);
-            return Box::pin(async move {
-                let mut res = inner.await?;
-                response.write_response_headers(res.headers_mut());
-                Ok(res)
-            });
+            return ResponseFuture {
+                kind: Kind::Called {
+                    inner,
+                    response: Some(response),
+                },
+            };
         }
 
         // The inner service was driven to readiness, not its clone: keep the ready one
@@ -83,15 +146,19 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
-        Box::pin(async move {
-            let result = proxy.check_session().await;
-            let response = Self::prepare(&layer, &mut req, proxy, result);
-            let mut res = inner.call(req).await?;
-            // Handlers write through the same client, so this also carries their sign-ins
-            // and sign-outs, whatever the response is.
-            response.write_response_headers(res.headers_mut());
-            Ok(res)
-        })
+        ResponseFuture {
+            kind: Kind::Checking {
+                future: Box::pin(async move {
+                    let result = proxy.check_session().await;
+                    let response = Self::prepare(&layer, &mut req, proxy, result);
+                    let mut res = inner.call(req).await?;
+                    // Handlers write through the same client, so this also carries their
+                    // sign-ins and sign-outs, whatever the response is.
+                    response.write_response_headers(res.headers_mut());
+                    Ok(res)
+                }),
+            },
+        }
     }
 }
 

@@ -13,10 +13,12 @@ use crate::cookies::{
     combined_from_header, decode_value, plan_writes,
 };
 
-pub(crate) struct CookieStorage {
-    methods: Arc<dyn CookieMethods>,
+/// `M` is the cookie methods, kept in the same allocation as the state (one allocation
+/// per request, `ProxyRequest` included); the client sees it as `dyn CookieMethods`.
+pub(crate) struct CookieStorage<M: ?Sized = dyn CookieMethods> {
     config: Arc<CookieConfig>,
     state: Mutex<State>,
+    methods: M,
 }
 
 #[derive(Default)]
@@ -36,15 +38,24 @@ struct State {
     split_user: Option<Arc<User>>,
 }
 
-impl CookieStorage {
-    pub(crate) fn new(methods: Arc<dyn CookieMethods>, config: Arc<CookieConfig>) -> Self {
+impl<M> CookieStorage<M> {
+    pub(crate) fn new(methods: M, config: Arc<CookieConfig>) -> Self {
         Self {
-            methods,
             config,
             state: Mutex::new(State::default()),
+            methods,
         }
     }
+}
 
+impl<M: ?Sized> CookieStorage<M> {
+    /// The cookie methods.
+    pub(crate) fn methods(&self) -> &M {
+        &self.methods
+    }
+}
+
+impl CookieStorage {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is valid after any panic elsewhere (it is only replaced whole), so a
         // poisoned lock is used as is.
@@ -189,9 +200,12 @@ mod tests {
 
     const K: &str = "sb-x-auth-token";
 
-    fn storage(cookies: Vec<Cookie>) -> (Arc<CookieJar>, CookieStorage) {
+    fn storage(cookies: Vec<Cookie>) -> (Arc<CookieJar>, Arc<CookieStorage>) {
         let jar = Arc::new(CookieJar::new(cookies));
-        let storage = CookieStorage::new(jar.clone(), Arc::new(CookieConfig::default()));
+        let storage = Arc::new(CookieStorage::new(
+            jar.clone(),
+            Arc::new(CookieConfig::default()),
+        ));
         (jar, storage)
     }
 
@@ -238,13 +252,16 @@ mod tests {
         }
     }
 
-    fn raw(header: &'static str) -> (Arc<Raw>, CookieStorage) {
+    fn raw(header: &'static str) -> (Arc<Raw>, Arc<CookieStorage>) {
         let methods = Arc::new(Raw {
             header,
             get_all_calls: 0.into(),
             jar: CookieJar::default(),
         });
-        let storage = CookieStorage::new(methods.clone(), Arc::new(CookieConfig::default()));
+        let storage = Arc::new(CookieStorage::new(
+            methods.clone(),
+            Arc::new(CookieConfig::default()),
+        ));
         (methods, storage)
     }
 

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderValue};
 
 use super::headers::{CookieHeaderEdit, ResponseHeaders, edit_cookie_header, response_headers};
 use super::request_cookies::RequestCookies;
+use crate::storage::CookieStorage;
 use crate::{AuthError, ServerClient, SupabaseAuth, VerifiedClaims};
 
 /// One request through a proxy: the per-request [`ServerClient`] over the request's
@@ -19,15 +20,16 @@ use crate::{AuthError, ServerClient, SupabaseAuth, VerifiedClaims};
 /// 1 types use [`ProxyRequest::from_headers`], [`ProxyRequest::rewrite_request_headers`]
 /// and [`ProxyResponse::write_response_headers`].
 pub struct ProxyRequest<F> {
-    cookies: Arc<RequestCookies<F>>,
+    /// The cookies, in the client's own storage (one allocation for both).
+    cookies: Arc<CookieStorage<RequestCookies<F>>>,
     client: ServerClient,
 }
 
 impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
     /// Starts a request whose `Cookie` header fields are `cookie_fields`, in order.
     pub fn new(auth: &SupabaseAuth, cookie_fields: impl IntoIterator<Item = F>) -> Self {
-        let cookies = Arc::new(RequestCookies::new(cookie_fields));
-        let client = auth.server_client_shared(cookies.clone());
+        let cookies = Arc::new(auth.cookie_storage(RequestCookies::new(cookie_fields)));
+        let client = ServerClient::new(auth.clone(), cookies.clone());
         Self { cookies, client }
     }
 
@@ -39,7 +41,7 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
 
     /// The request's cookies and the writes recorded so far.
     pub fn cookies(&self) -> &RequestCookies<F> {
-        &self.cookies
+        self.cookies.methods()
     }
 
     /// Checks the session: [`ServerClient::get_claims`], which refreshes an expiring
@@ -66,11 +68,11 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
     /// What to do with the request's `Cookie` header so handlers see the cookies written
     /// so far (a refreshed session): see [`edit_cookie_header`].
     pub fn cookie_header_edit(&self) -> CookieHeaderEdit {
-        let writes = self.cookies.writes();
+        let writes = self.cookies().writes();
         if writes.is_empty() {
             return CookieHeaderEdit::Keep;
         }
-        edit_cookie_header(self.cookies.fields(), &writes)
+        edit_cookie_header(self.cookies().fields(), &writes)
     }
 
     /// Hands the client over (for the handlers: put it in the request's extensions) and
@@ -89,7 +91,7 @@ impl<F: AsRef<[u8]> + Send + Sync + 'static> ProxyRequest<F> {
 /// The response side of a [`ProxyRequest`], from [`ProxyRequest::into_parts`]: what to add
 /// to the response once the handler has run.
 pub struct ProxyResponse<F> {
-    cookies: Arc<RequestCookies<F>>,
+    cookies: Arc<CookieStorage<RequestCookies<F>>>,
 }
 
 impl<F: AsRef<[u8]>> ProxyResponse<F> {
@@ -99,18 +101,18 @@ impl<F: AsRef<[u8]>> ProxyResponse<F> {
         &self,
         existing_set_cookie: impl IntoIterator<Item = &'a [u8]>,
     ) -> ResponseHeaders {
-        response_headers(existing_set_cookie, &self.cookies.writes())
+        response_headers(existing_set_cookie, &self.cookies().writes())
     }
 
     /// Whether the client wrote nothing (the response of nearly every page): then there is
     /// nothing to add, and an adapter can skip even looking at the response's headers.
     pub fn nothing_written(&self) -> bool {
-        self.cookies.writes().is_empty()
+        self.cookies().writes().is_empty()
     }
 
     /// The request's cookies and every write recorded.
     pub fn cookies(&self) -> &RequestCookies<F> {
-        &self.cookies
+        self.cookies.methods()
     }
 }
 
@@ -149,7 +151,7 @@ impl ProxyResponse<HeaderValue> {
 impl<F> fmt::Debug for ProxyResponse<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyResponse")
-            .field("cookies", &self.cookies)
+            .field("cookies", self.cookies.methods())
             .finish()
     }
 }
@@ -181,7 +183,7 @@ impl ProxyRequest<HeaderValue> {
 impl<F> fmt::Debug for ProxyRequest<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyRequest")
-            .field("cookies", &self.cookies)
+            .field("cookies", self.cookies.methods())
             .field("client", &self.client)
             .finish()
     }

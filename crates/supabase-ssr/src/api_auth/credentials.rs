@@ -114,9 +114,14 @@ impl fmt::Debug for Credentials<'_> {
 /// The header value as text when it is visible ASCII, spaces and tabs (what the `http`
 /// crate's `to_str` accepts).
 fn visible_ascii(bytes: &[u8]) -> Option<&str> {
-    let visible = bytes
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+    // Block by block, with no early exit inside a block, so the compiler vectorises the
+    // check: a byte-at-a-time loop over a 900-byte bearer token was about 4,700
+    // instructions (`bench instr api`).
+    let visible = bytes.chunks(64).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((b == b'\t') | (b.wrapping_sub(0x20) < 0x5f))
+        })
+    });
     visible.then(|| std::str::from_utf8(bytes).ok()).flatten()
 }
 
@@ -233,6 +238,26 @@ mod tests {
             authorization(&[b"Basic x", b"Basic y"])
                 == Unreadable("more than one Authorization header")
         );
+    }
+
+    #[test]
+    fn visible_ascii_accepts_what_http_to_str_accepts_at_every_position() {
+        // Every byte value, alone and at each edge of the 64-byte blocks.
+        for byte in 0..=u8::MAX {
+            for at in [0, 1, 63, 64, 65, 127, 128, 199] {
+                let mut value = vec![b'a'; 200];
+                value[at] = byte;
+                let expected = HeaderValue::from_bytes(&value)
+                    .ok()
+                    .and_then(|v| v.to_str().ok().map(str::to_owned));
+                assert_eq!(
+                    visible_ascii(&value).map(str::to_owned),
+                    expected,
+                    "byte {byte:#04x} at {at}"
+                );
+            }
+        }
+        assert_eq!(visible_ascii(b""), Some(""));
     }
 
     #[test]

@@ -73,15 +73,19 @@ impl SupabaseAuth {
 
     /// A client for one request, over that request's cookies.
     pub fn server_client(&self, cookies: impl CookieMethods + 'static) -> ServerClient {
-        self.server_client_shared(Arc::new(cookies))
+        ServerClient::new(self.clone(), Arc::new(self.cookie_storage(cookies)))
     }
 
     /// Like [`Self::server_client`], for cookie methods already behind an `Arc`.
     pub fn server_client_shared(&self, cookies: Arc<dyn CookieMethods>) -> ServerClient {
-        ServerClient::new(
-            self.clone(),
-            CookieStorage::new(cookies, self.inner.cookies.clone()),
-        )
+        self.server_client(cookies)
+    }
+
+    /// The request-scoped storage over `cookies`, for a client to be made with
+    /// [`ServerClient::new`] (an adapter keeping the storage's cookie methods, typed, in
+    /// the same allocation).
+    pub(crate) fn cookie_storage<M>(&self, cookies: M) -> CookieStorage<M> {
+        CookieStorage::new(cookies, self.inner.cookies.clone())
     }
 
     /// The name of the session cookie (`sb-<project ref>-auth-token`), also the prefix

@@ -33,11 +33,8 @@ impl std::fmt::Debug for ServerClient {
 }
 
 impl ServerClient {
-    pub(super) fn new(auth: SupabaseAuth, storage: CookieStorage) -> Self {
-        Self {
-            auth,
-            storage: Arc::new(storage),
-        }
+    pub(crate) fn new(auth: SupabaseAuth, storage: Arc<CookieStorage>) -> Self {
+        Self { auth, storage }
     }
 
     pub(crate) fn key(&self) -> &str {
@@ -234,14 +231,18 @@ impl ServerClient {
         let Some(session) = self.stored_session() else {
             return Some(None);
         };
-        if self.expires_soon(&session) && !self.storage.refreshed() {
+        // One clock reading for both checks (each is about 100 instructions).
+        let now = self.auth.now_millis();
+        if session.expires_within(now, self.auth.inner.refresh_margin_millis)
+            && !self.storage.refreshed()
+        {
             return None;
         }
         let claims = self
             .auth
             .inner
             .jwt
-            .verified_from_memo(session.verified_memo())?;
+            .verified_from_memo_at(session.verified_memo(), now)?;
         Some(Some(claims))
     }
 

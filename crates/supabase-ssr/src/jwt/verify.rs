@@ -272,9 +272,18 @@ impl JwtVerifier {
     /// and `nbf`, and the JWKS still the fresh set the signature was checked against.
     /// `None` otherwise: the caller verifies the token in full.
     pub(crate) fn verified_from_memo(&self, memo: &VerifiedMemo) -> Option<VerifiedClaims> {
+        self.verified_from_memo_at(memo, self.clock.now_millis())
+    }
+
+    /// [`Self::verified_from_memo`] at `now` (the caller's clock reading, so a request
+    /// reads the clock once).
+    pub(crate) fn verified_from_memo_at(
+        &self,
+        memo: &VerifiedMemo,
+        now: i64,
+    ) -> Option<VerifiedClaims> {
         let hit = memo.0.get()?;
         let cache = self.tokens.as_ref()?;
-        let now = self.clock.now_millis();
         let fresh = now.saturating_sub(hit.inserted_ms) < cache.max_age_ms()
             && self.check_times_at(&hit.claims, now).is_ok()
             && self.jwks.is_fresh_generation(hit.generation, now);
