@@ -6,6 +6,7 @@ pub mod api_auth;
 pub mod clock;
 pub mod cookies;
 pub mod jwt;
+pub mod mfa;
 pub mod session;
 
 mod api;

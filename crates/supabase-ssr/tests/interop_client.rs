@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use supabase_ssr::adapter::codec::to_base64_value;
 use supabase_ssr::clock::ManualClock;
 use supabase_ssr::cookies::{Cookie, CookieConfig, CookieContents, CookieJar};
+use supabase_ssr::mfa::EnrollTotp;
 use supabase_ssr::{SignOutScope, SupabaseAuth, VerifyOtp};
 use support::{Reply, TestServer};
 
@@ -193,6 +194,50 @@ async fn run_rust(case: &Case) -> Vec<Effects> {
                     kind: step["type"].as_str().unwrap().into(),
                 };
                 let _ = client.verify_otp(params).await;
+            }
+            "mfaEnroll" => {
+                let mut params = EnrollTotp::default();
+                if let Some(name) = step["friendlyName"].as_str() {
+                    params = params.friendly_name(name);
+                }
+                if let Some(issuer) = step["issuer"].as_str() {
+                    params = params.issuer(issuer);
+                }
+                let _ = client.mfa().enroll_totp(params).await;
+            }
+            "mfaChallenge" => {
+                let _ = client
+                    .mfa()
+                    .challenge(step["factorId"].as_str().unwrap())
+                    .await;
+            }
+            "mfaVerify" => {
+                let _ = client
+                    .mfa()
+                    .verify(
+                        step["factorId"].as_str().unwrap(),
+                        step["challengeId"].as_str().unwrap(),
+                        step["code"].as_str().unwrap(),
+                    )
+                    .await;
+            }
+            "mfaChallengeAndVerify" => {
+                let _ = client
+                    .mfa()
+                    .challenge_and_verify(
+                        step["factorId"].as_str().unwrap(),
+                        step["code"].as_str().unwrap(),
+                    )
+                    .await;
+            }
+            "mfaUnenroll" => {
+                let _ = client
+                    .mfa()
+                    .unenroll(step["factorId"].as_str().unwrap())
+                    .await;
+            }
+            "mfaListFactors" => {
+                let _ = client.mfa().list_factors().await;
             }
             "newClient" => {
                 jar = Arc::new(CookieJar::new(jar.cookies()));
@@ -382,6 +427,117 @@ fn tokens_only_cases() -> Vec<Case> {
     ]
 }
 
+const FACTOR: &str = "0b8f6f3c-6a1e-4c57-9d0e-7f2a1b3c4d5e";
+const CHALLENGE: &str = "5d2c9e7a-1f3b-4a6d-8e9c-0a1b2c3d4e5f";
+
+/// The user with one TOTP factor in `status`, as GoTrue lists it.
+fn user_with_factor(status: &str) -> Value {
+    let mut user = user_json(
+        "9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "user@example.com",
+        json!({}),
+    );
+    user["factors"] = json!([{
+        "id": FACTOR,
+        "friendly_name": "phone",
+        "factor_type": "totp",
+        "status": status,
+        "created_at": "2027-01-15T08:00:00.000000Z",
+        "updated_at": "2027-01-15T08:01:00.000000Z",
+    }]);
+    user
+}
+
+/// GoTrue's answer to a right code: an `aal2` session, the factor verified.
+fn verified_session(tag: &str) -> Value {
+    let mut body = session_body(user_with_factor("verified"), NOW, tag);
+    let claims = json!({
+        "iss": format!("{}/auth/v1", interop::URL),
+        "sub": "9a7f1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "aud": "authenticated",
+        "exp": NOW / 1000 + 3600,
+        "iat": NOW / 1000,
+        "email": "user@example.com",
+        "role": "authenticated",
+        "aal": "aal2",
+        "amr": [{"method": "totp", "timestamp": NOW / 1000}, {"method": "password", "timestamp": NOW / 1000 - 60}],
+        "session_id": format!("session-{tag}"),
+        "is_anonymous": false,
+    });
+    body["access_token"] = json!(interop::fake_jwt(&claims));
+    body
+}
+
+/// Enrollment, challenges and verification, as `supabase.auth.mfa` runs them: the
+/// requests, and the `aal2` session written after a right code (auth-js puts
+/// `expires_at` first in it).
+fn mfa_cases(contents: CookieContents) -> Vec<Case> {
+    let config = CookieConfig::default();
+    let (signed_in, _) = signed_in_jar(&config);
+    let prefix = match contents {
+        CookieContents::TokensOnly => "tokens only: ",
+        _ => "",
+    };
+    let enrolled = ok(json!({
+        "id": FACTOR,
+        "type": "totp",
+        "friendly_name": "phone",
+        "totp": {
+            "qr_code": "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+            "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+            "uri": "otpauth://totp/Example:user@example.com?algorithm=SHA1&digits=6&issuer=Example&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        },
+    }));
+    let challenged = ok(json!({ "id": CHALLENGE, "type": "totp", "expires_at": NOW / 1000 + 300 }));
+    let case = |name: String, responses, steps| Case {
+        name: Box::leak(name.into_boxed_str()),
+        contents,
+        jar: signed_in.clone(),
+        responses,
+        steps,
+    };
+    vec![
+        case(
+            format!(
+                "{prefix}mfa: enroll, challenge, a wrong code, then the right one upgrades the session"
+            ),
+            vec![
+                enrolled,
+                challenged.clone(),
+                auth_error(422, "mfa_verification_failed", "Invalid TOTP code entered"),
+                ok(verified_session("mfa")),
+            ],
+            vec![
+                json!({"op": "mfaEnroll", "factorType": "totp", "friendlyName": "phone", "issuer": "Example"}),
+                json!({"op": "mfaChallenge", "factorId": FACTOR}),
+                json!({"op": "mfaVerify", "factorId": FACTOR, "challengeId": CHALLENGE, "code": "000000"}),
+                json!({"op": "mfaVerify", "factorId": FACTOR, "challengeId": CHALLENGE, "code": "123456"}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            format!(
+                "{prefix}mfa: challenge and verify over an answer without expires_at, then unenroll"
+            ),
+            vec![
+                challenged,
+                ok(interop::without_expires_at(verified_session("mfa2"))),
+                ok(json!({ "id": FACTOR })),
+            ],
+            vec![
+                json!({"op": "mfaChallengeAndVerify", "factorId": FACTOR, "code": "123456"}),
+                json!({"op": "mfaUnenroll", "factorId": FACTOR}),
+                json!({"op": "getSession"}),
+            ],
+        ),
+        case(
+            format!("{prefix}mfa: listFactors asks the server"),
+            vec![ok(user_with_factor("verified"))],
+            vec![json!({"op": "mfaListFactors"})],
+        ),
+    ]
+}
+
 fn cases() -> Vec<Case> {
     let config = CookieConfig::default();
     let (signed_in, stored) = signed_in_jar(&config);
@@ -525,7 +681,12 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test]
 async fn the_server_client_behaves_like_create_server_client() {
-    let cases: Vec<Case> = cases().into_iter().chain(tokens_only_cases()).collect();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .chain(tokens_only_cases())
+        .chain(mfa_cases(CookieContents::UserAndTokens))
+        .chain(mfa_cases(CookieContents::TokensOnly))
+        .collect();
     let scenarios: Vec<Value> = cases.iter().map(Case::scenario).collect();
     let js = run_harness(&Value::Array(scenarios));
     let js = js.as_array().unwrap();
@@ -566,6 +727,6 @@ async fn the_server_client_behaves_like_create_server_client() {
         requests,
         cases.iter().map(|c| c.responses.len()).sum::<usize>()
     );
-    assert_eq!(writes, 16);
-    assert_eq!((with_user, without_user), (9, 4));
+    assert_eq!(writes, 20);
+    assert_eq!((with_user, without_user), (13, 4));
 }

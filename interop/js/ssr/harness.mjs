@@ -67,6 +67,10 @@
 //   updateUser {...attributes, options?}  (the step minus "op" and "options" is the
 //                              attributes, e.g. {"op":"updateUser","data":{...}})
 //   signOut {scope?}           ("local" | "global" | "others"; omitted = auth-js default)
+//   mfaEnroll {factorType, friendlyName?, issuer?} | mfaChallenge {factorId}
+//   mfaVerify {factorId, challengeId, code} | mfaChallengeAndVerify {factorId, code}
+//   mfaUnenroll {factorId} | mfaListFactors   (auth.mfa.*; the step minus "op" is the
+//                              params)
 //   newClient {jar? | cookieHeader?, cookieOptions?, cookieEncoding?}
 //                              a fresh createServerClient over the jar (a new request);
 //                              its construction-time work is recorded in this step
@@ -470,6 +474,12 @@ const OPS = {
     return options !== undefined ? c.auth.updateUser(attributes, options) : c.auth.updateUser(attributes);
   },
   signOut: (c, s) => (s.scope !== undefined ? c.auth.signOut({ scope: s.scope }) : c.auth.signOut()),
+  mfaEnroll: (c, s) => c.auth.mfa.enroll(argsOf(s)),
+  mfaChallenge: (c, s) => c.auth.mfa.challenge(argsOf(s)),
+  mfaVerify: (c, s) => c.auth.mfa.verify(argsOf(s)),
+  mfaChallengeAndVerify: (c, s) => c.auth.mfa.challengeAndVerify(argsOf(s)),
+  mfaUnenroll: (c, s) => c.auth.mfa.unenroll(argsOf(s)),
+  mfaListFactors: (c) => c.auth.mfa.listFactors(),
 };
 
 function sessionJsonOf(result) {

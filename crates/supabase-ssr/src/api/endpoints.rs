@@ -249,6 +249,76 @@ impl AuthApi {
         Ok(())
     }
 
+    /// `POST /factors` with the user's access token: auth-js's `mfa.enroll` body for a
+    /// TOTP factor (`friendly_name` and `issuer` left out when not given). Returns the
+    /// answer as it came.
+    pub(crate) async fn mfa_enroll_totp(
+        &self,
+        jwt: &str,
+        friendly_name: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Result<JsonObject, AuthError> {
+        let mut body = Map::new();
+        if let Some(name) = friendly_name {
+            body.insert("friendly_name".into(), json!(name));
+        }
+        body.insert("factor_type".into(), json!("totp"));
+        if let Some(issuer) = issuer {
+            body.insert("issuer".into(), json!(issuer));
+        }
+        let call = Call::post("/factors").jwt(jwt).json(Value::Object(body));
+        self.send(&call, self.inner.request_timeout)
+            .await?
+            .json_object()
+    }
+
+    /// `POST /factors/{id}/challenge`. auth-js sends its own parameters as the body:
+    /// `{"factorId": id}`.
+    pub(crate) async fn mfa_challenge(
+        &self,
+        jwt: &str,
+        factor_id: &str,
+    ) -> Result<JsonObject, AuthError> {
+        let path = format!("/factors/{}/challenge", encode_uri_component(factor_id));
+        let call = Call::post(&path)
+            .jwt(jwt)
+            .json(json!({ "factorId": factor_id }));
+        self.send(&call, self.inner.request_timeout)
+            .await?
+            .json_object()
+    }
+
+    /// `POST /factors/{id}/verify` with `{challenge_id, code}`. Returns the session
+    /// answer (an `aal2` session when the code is right).
+    pub(crate) async fn mfa_verify(
+        &self,
+        jwt: &str,
+        factor_id: &str,
+        challenge_id: &str,
+        code: &str,
+    ) -> Result<JsonObject, AuthError> {
+        let path = format!("/factors/{}/verify", encode_uri_component(factor_id));
+        let call = Call::post(&path)
+            .jwt(jwt)
+            .json(json!({ "challenge_id": challenge_id, "code": code }));
+        self.send(&call, self.inner.request_timeout)
+            .await?
+            .json_object()
+    }
+
+    /// `DELETE /factors/{id}`, no body. Returns the answer (`{id}`).
+    pub(crate) async fn mfa_unenroll(
+        &self,
+        jwt: &str,
+        factor_id: &str,
+    ) -> Result<JsonObject, AuthError> {
+        let path = format!("/factors/{}", encode_uri_component(factor_id));
+        let call = Call::delete(&path).jwt(jwt);
+        self.send(&call, self.inner.request_timeout)
+            .await?
+            .json_object()
+    }
+
     /// `GET /.well-known/jwks.json`: the body bytes of a 200 answer. Caching and parsing
     /// belong to the JWT module.
     pub(crate) async fn fetch_jwks(&self) -> Result<Vec<u8>, AuthError> {

@@ -44,6 +44,10 @@ impl<'a> Call<'a> {
         Self::new(Method::PUT, path)
     }
 
+    pub(crate) fn delete(path: &'a str) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
     fn new(method: Method, path: &'a str) -> Self {
         Self {
             method,

@@ -222,7 +222,8 @@ impl UnverifiedSession {
     }
 }
 
-fn json_number(f: f64) -> Value {
+/// A number as `JSON.stringify` writes it (an integral value without a fraction).
+pub(crate) fn json_number(f: f64) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         Value::from(f as i64)
     } else {
@@ -273,6 +274,22 @@ impl User {
     /// The role, normally `authenticated`.
     pub fn role(&self) -> Option<&str> {
         self.str_field("role")
+    }
+
+    /// The user's MFA factors, verified or not, as the server listed them (none when
+    /// the user has none). From a cookie session they are unverified like the rest of
+    /// it; [`Mfa::list_factors`](crate::mfa::Mfa::list_factors) asks the server.
+    pub fn factors(&self) -> Vec<crate::mfa::Factor> {
+        self.map
+            .get("factors")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_object)
+                    .map(|f| crate::mfa::Factor::from_map(f.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// `true` for anonymous users.
