@@ -14,8 +14,10 @@ use http::header::LOCATION;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, StatusCode, Uri};
 use supabase_ssr::adapter::login_location;
+use supabase_ssr::mfa::Aal;
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
+use crate::layer::Pages;
 use crate::outcome::AuthOutcome;
 
 /// The per-request [`ServerClient`]: the same one the layer used, over the same cookies.
@@ -49,8 +51,9 @@ pub struct Supabase(ServerClient);
 pub(crate) struct LayerOutput {
     pub(crate) outcome: AuthOutcome,
     pub(crate) client: Supabase,
-    /// Where [`Verified`] sends a signed-out request, when a login path is configured.
-    pub(crate) login: Option<LoginRedirect>,
+    /// Where [`Verified`] and [`VerifiedAal2`] send what they reject, when the layer
+    /// has any such page.
+    pub(crate) pages: Option<Redirects>,
 }
 
 impl LayerOutput {
@@ -155,15 +158,144 @@ impl<S: Send + Sync> FromRequestParts<S> for Verified {
                 outcome: AuthOutcome::Verified(claims),
                 ..
             }) => Ok(Self(claims.clone())),
-            Some(output) => Err(match &output.login {
-                Some(login) => VerifiedRejection::LoginRedirect {
-                    location: login.location(),
-                },
-                None => VerifiedRejection::Unauthorized,
-            }),
+            Some(output) => Err(output.signed_out()),
             None => Err(VerifiedRejection::MissingLayer(MissingLayer {
                 extractor: "Verified",
             })),
+        }
+    }
+}
+
+impl LayerOutput {
+    /// [`Verified`]'s rejection of a request nobody is verified on.
+    fn signed_out(&self) -> VerifiedRejection {
+        match self.pages.as_ref().and_then(|p| p.location(|p| &p.login)) {
+            Some(location) => VerifiedRejection::LoginRedirect { location },
+            None => VerifiedRejection::Unauthorized,
+        }
+    }
+}
+
+/// The verified claims of a user who passed a second factor in this session (the
+/// verified access token says `aal2`); the handler does not run otherwise.
+///
+/// Rejects with [`Aal2Rejection`]:
+/// - nobody verified: as [`Verified`] does (`401`, or the login page);
+/// - a user at `aal1` who has a verified factor: `303 See Other` to the layer's
+///   [`mfa_challenge_path`](crate::SupabaseLayer::mfa_challenge_path) with `next`, or
+///   `403`;
+/// - a user with no verified factor: the
+///   [`mfa_enroll_path`](crate::SupabaseLayer::mfa_enroll_path), or `403`;
+/// - the Auth server could not say which factors the user has: `503`.
+///
+/// An `aal2` token costs nothing more than [`Verified`]. An `aal1` one costs one
+/// `GET /user` ([`Mfa::list_factors`](supabase_ssr::mfa::Mfa::list_factors)): which
+/// factors a user has is not in the token, and the cookie's copy of the user cannot
+/// be trusted.
+///
+/// ```no_run
+/// use supabase_ssr_axum::VerifiedAal2;
+///
+/// async fn security(VerifiedAal2(claims): VerifiedAal2) -> String {
+///     format!("second factor passed for {}", claims.email.as_deref().unwrap_or_default())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VerifiedAal2(pub VerifiedClaims);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedAal2 {
+    type Rejection = Aal2Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(output) = LayerOutput::of(&parts.extensions) else {
+            return Err(Aal2Rejection::NotVerified(VerifiedRejection::MissingLayer(
+                MissingLayer {
+                    extractor: "VerifiedAal2",
+                },
+            )));
+        };
+        let AuthOutcome::Verified(claims) = &output.outcome else {
+            return Err(Aal2Rejection::NotVerified(output.signed_out()));
+        };
+        if claims.aal.as_deref().and_then(Aal::parse) == Some(Aal::Aal2) {
+            return Ok(Self(claims.clone()));
+        }
+        let pages = output.pages.clone();
+        let client = output.client.clone();
+        match client.mfa().list_factors().await {
+            Ok(factors) if factors.all.iter().any(|f| f.is_verified()) => {
+                Err(Aal2Rejection::StepUp {
+                    location: pages.and_then(|p| p.location(|p| &p.mfa_challenge)),
+                })
+            }
+            Ok(_) => Err(Aal2Rejection::NoFactor {
+                location: pages.and_then(|p| p.location(|p| &p.mfa_enroll)),
+            }),
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "supabase-ssr-axum: VerifiedAal2 could not get the user's factors;                      answering 503"
+                );
+                Err(Aal2Rejection::Unavailable)
+            }
+        }
+    }
+}
+
+/// Why [`VerifiedAal2`] rejected a request. Each variant is also the response sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Aal2Rejection {
+    /// Nobody is verified: [`Verified`]'s rejection.
+    NotVerified(VerifiedRejection),
+    /// The user is at `aal1` and has a verified factor: `303 See Other` to `location`
+    /// (the challenge page with `next`), or `403 Forbidden` without one.
+    StepUp {
+        /// The `Location` header value, when a challenge page is configured.
+        location: Option<String>,
+    },
+    /// The user has no verified factor: `303 See Other` to `location` (the enroll page
+    /// with `next`), or `403 Forbidden` without one.
+    NoFactor {
+        /// The `Location` header value, when an enroll page is configured.
+        location: Option<String>,
+    },
+    /// The Auth server did not answer which factors the user has: `503`.
+    Unavailable,
+}
+
+impl fmt::Display for Aal2Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotVerified(rejection) => fmt::Display::fmt(rejection, f),
+            Self::StepUp { .. } => f.write_str("a second factor is required"),
+            Self::NoFactor { .. } => f.write_str("a second factor must be enrolled first"),
+            Self::Unavailable => f.write_str("the second factor could not be checked"),
+        }
+    }
+}
+
+impl std::error::Error for Aal2Rejection {}
+
+impl IntoResponse for Aal2Rejection {
+    fn into_response(self) -> Response {
+        let forbidden = |location: Option<String>, text: &'static str| match location
+            .and_then(|l| HeaderValue::try_from(l).ok())
+        {
+            Some(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
+            None => (StatusCode::FORBIDDEN, text).into_response(),
+        };
+        match self {
+            Self::NotVerified(rejection) => rejection.into_response(),
+            Self::StepUp { location } => forbidden(location, "a second factor is required"),
+            Self::NoFactor { location } => {
+                forbidden(location, "a second factor must be enrolled first")
+            }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the second factor could not be checked; try again",
+            )
+                .into_response(),
         }
     }
 }
@@ -200,18 +332,20 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeVerified {
     }
 }
 
-/// Where [`Verified`] sends a signed-out request, when a login path is configured.
+/// The layer's pages and the request they would send back to.
 #[derive(Clone)]
-pub(crate) struct LoginRedirect {
-    pub(crate) login_path: Arc<str>,
+pub(crate) struct Redirects {
+    pub(crate) pages: Arc<Pages>,
     /// The request URI as the layer saw it (before any `nest` stripped a prefix).
     pub(crate) original: Uri,
 }
 
-impl LoginRedirect {
-    fn location(&self) -> String {
+impl Redirects {
+    /// The `Location` of the page `which` picks, with `next` back to this request.
+    fn location(&self, which: impl Fn(&Pages) -> &Option<String>) -> Option<String> {
+        let page = which(&self.pages).as_deref()?;
         let original = self.original.path_and_query().map_or("/", |pq| pq.as_str());
-        login_location(&self.login_path, original)
+        Some(login_location(page, original))
     }
 }
 

@@ -36,7 +36,17 @@ type SkipFn = dyn Fn(&Parts) -> bool + Send + Sync;
 pub struct SupabaseLayer {
     pub(crate) auth: SupabaseAuth,
     pub(crate) skip: Arc<SkipFn>,
-    pub(crate) login_path: Option<Arc<str>>,
+    /// Where extractors send a request they reject, when any such page is configured.
+    pub(crate) pages: Option<Arc<Pages>>,
+}
+
+/// The pages [`Verified`](crate::Verified) and [`VerifiedAal2`](crate::VerifiedAal2)
+/// redirect to; `None` answers with a status instead.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pages {
+    pub(crate) login: Option<String>,
+    pub(crate) mfa_challenge: Option<String>,
+    pub(crate) mfa_enroll: Option<String>,
 }
 
 impl SupabaseLayer {
@@ -47,7 +57,7 @@ impl SupabaseLayer {
         Self {
             auth,
             skip: Arc::new(is_static_asset),
-            login_path: None,
+            pages: None,
         }
     }
 
@@ -69,8 +79,31 @@ impl SupabaseLayer {
     /// `next` comes from the browser: check that it is a local path before redirecting
     /// to it after sign-in.
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
-        self.login_path = Some(Arc::from(path.into()));
+        self.pages_mut().login = Some(path.into());
         self
+    }
+
+    /// Makes [`VerifiedAal2`](crate::VerifiedAal2) send a user at `aal1` who has a
+    /// verified factor to `path` with `next=<the original path and query>`
+    /// (`/mfa/challenge?next=%2Fsecurity`), with `303 See Other`, instead of `403`: the
+    /// page that asks for a code and calls
+    /// [`Mfa::challenge`](supabase_ssr::mfa::Mfa::challenge) and
+    /// [`Mfa::verify`](supabase_ssr::mfa::Mfa::verify).
+    pub fn mfa_challenge_path(mut self, path: impl Into<String>) -> Self {
+        self.pages_mut().mfa_challenge = Some(path.into());
+        self
+    }
+
+    /// Makes [`VerifiedAal2`](crate::VerifiedAal2) send a signed-in user who has no
+    /// verified factor to `path` (with `next`), instead of `403`: the page that enrolls
+    /// one.
+    pub fn mfa_enroll_path(mut self, path: impl Into<String>) -> Self {
+        self.pages_mut().mfa_enroll = Some(path.into());
+        self
+    }
+
+    fn pages_mut(&mut self) -> &mut Pages {
+        Arc::make_mut(self.pages.get_or_insert_with(Default::default))
     }
 
     /// The [`SupabaseAuth`] the layer uses.
@@ -83,7 +116,7 @@ impl fmt::Debug for SupabaseLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SupabaseLayer")
             .field("auth", &self.auth)
-            .field("login_path", &self.login_path)
+            .field("pages", &self.pages)
             .finish_non_exhaustive()
     }
 }

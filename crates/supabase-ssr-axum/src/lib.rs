@@ -10,7 +10,9 @@ mod outcome;
 mod service;
 
 pub use api::{ApiAuthLayer, ApiAuthService, ApiCaller, ApiError, ApiUser};
-pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejection};
+pub use extract::{
+    Aal2Rejection, MaybeVerified, MissingLayer, Supabase, Verified, VerifiedAal2, VerifiedRejection,
+};
 pub use layer::SupabaseLayer;
 pub use matcher::is_static_asset;
 pub use outcome::AuthOutcome;

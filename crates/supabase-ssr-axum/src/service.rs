@@ -11,7 +11,7 @@ use supabase_ssr::adapter::{ProxyRequest, ProxyResponse};
 use supabase_ssr::{AuthError, VerifiedClaims};
 use tower_service::Service;
 
-use crate::extract::{LayerOutput, LoginRedirect, Supabase};
+use crate::extract::{LayerOutput, Redirects, Supabase};
 use crate::layer::SupabaseLayer;
 use crate::outcome::AuthOutcome;
 
@@ -173,14 +173,14 @@ impl<S> SupabaseService<S> {
     ) -> ProxyResponse<HeaderValue> {
         proxy.rewrite_request_headers(req.headers_mut());
         let (client, response) = proxy.into_parts();
-        let login = layer.login_path.clone().map(|login_path| LoginRedirect {
-            login_path,
+        let pages = layer.pages.clone().map(|pages| Redirects {
+            pages,
             original: req.uri().clone(),
         });
         req.extensions_mut().insert(LayerOutput {
             outcome: AuthOutcome::from_result(result),
             client: Supabase::new(client),
-            login,
+            pages,
         });
         response
     }
