@@ -145,6 +145,7 @@ impl Emulator {
         let app = crate::routes::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender (last Emulator clone gone) also means shut down.

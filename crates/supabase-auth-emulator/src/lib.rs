@@ -9,6 +9,7 @@ mod error;
 mod fault;
 mod keys;
 mod mailer;
+mod mfa;
 mod password;
 mod pkce;
 mod redirect;

@@ -11,9 +11,14 @@ pub(crate) const DEFAULT_NEXT: &str = "/dashboard";
 /// come percent-encoded). Absolute URLs, scheme-relative `//host` and relative paths
 /// are refused.
 pub(crate) fn safe_next(next: Option<&str>) -> &str {
+    safe_next_or(next, DEFAULT_NEXT)
+}
+
+/// `next` if it is a local path (as [`safe_next`] decides), else `default`.
+pub(crate) fn safe_next_or<'a>(next: Option<&'a str>, default: &'a str) -> &'a str {
     match next {
         Some(n) if is_local_path(n) => n,
-        _ => DEFAULT_NEXT,
+        _ => default,
     }
 }
 
@@ -64,6 +69,12 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), DEFAULT_NEXT, "{bad:?}");
         }
         assert_eq!(safe_next(None), DEFAULT_NEXT);
+        assert_eq!(safe_next_or(None, "/security"), "/security");
+        assert_eq!(
+            safe_next_or(Some("//evil.example"), "/security"),
+            "/security"
+        );
+        assert_eq!(safe_next_or(Some("/notes"), "/security"), "/notes");
         assert_eq!(
             safe_next(Some(&format!("/{}", "a".repeat(3000)))),
             DEFAULT_NEXT

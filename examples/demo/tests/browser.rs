@@ -2,7 +2,9 @@
 //! up, confirms through the inbox, signs in, waits past the access token's expiry and
 //! checks the refresh token rotated, reads the session with the official browser
 //! client, signs in with a magic link and with OAuth, writes a note that a second user
-//! does not see and nobody signed out sees, and signs out.
+//! does not see and nobody signed out sees, sets up an authenticator app (TOTP codes
+//! computed in Node) to reach the `aal2`-only `/security`, passes the code prompt after
+//! signing in again, and signs out.
 //!
 //! Needs `/usr/bin/chromium` (`scripts/install-system-deps.sh`) and `npm ci` in
 //! `interop/js`. Screenshots land in `target/test-output/screenshots/`.

@@ -11,6 +11,7 @@
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Every step asserts what the page shows. Exit status 0 means every step passed.
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +42,48 @@ const OAUTH_EMAIL = `grace-${stamp}@example.com`
 // Markup on purpose: the page must show it as text.
 const NOTE = `Ada's note <b>${stamp}</b>`
 const DEMO_USER_NOTE = `The demo user's note ${stamp}`
+
+/** The bytes of an RFC 4648 base32 string (an authenticator app's key). */
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = 0
+  let value = 0
+  const bytes = []
+  for (const ch of text.replace(/=+$/, '').toUpperCase()) {
+    const index = alphabet.indexOf(ch)
+    assert.ok(index >= 0, 'the key is not base32')
+    value = ((value << 5) | index) & 0xffff
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      bytes.push((value >>> bits) & 0xff)
+    }
+  }
+  return Buffer.from(bytes)
+}
+
+/** The 6-digit TOTP code of a base32 key at `unixSecs` (RFC 6238: HMAC-SHA1, 30 s steps). */
+function totp(secret, unixSecs = Date.now() / 1000) {
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSecs / 30)))
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest()
+  // Dynamic truncation (RFC 4226, 5.3).
+  const offset = mac[mac.length - 1] & 0x0f
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
+/** A code the server refuses now: none of this step's and the neighbouring steps'. */
+function wrongCode(secret) {
+  const now = Date.now() / 1000
+  const accepted = [now - 30, now, now + 30].map((t) => totp(secret, t))
+  for (let n = 0; ; n += 1) {
+    const code = String((n * 7919) % 1_000_000).padStart(6, '0')
+    if (!accepted.includes(code)) return code
+  }
+}
+
+// RFC 6238 appendix B (SHA-1, T = 59 s), its last 6 digits: the helper is right.
+assert.equal(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59), '287082')
 
 let stepNo = 0
 let shotNo = 0
@@ -319,6 +362,76 @@ try {
   await page.getByRole('button', { name: 'Add note' }).click()
   await expectText(page, '#notes li', DEMO_USER_NOTE)
   assert.equal(await page.locator('#notes li').count(), 1, 'only B\'s own note')
+
+  step('MFA: /security without an authenticator app sends A to /account/mfa')
+  await signOut(page)
+  await page.goto(`${APP}/sign-in?next=${encodeURIComponent('/security')}`)
+  await page.fill('input[name=email]', EMAIL)
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.waitForURL(`${APP}/account/mfa?next=%2Fsecurity`)
+  await expectText(page, '#notice', 'That page needs a second factor: set up an authenticator app first.')
+  await expectText(page, '#mfa-aal', 'aal1')
+  await expectText(page, '#no-factors', 'None yet')
+
+  step('MFA: set up an authenticator app: the QR code and the key')
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+  expectPath(page, '/account/mfa/enroll')
+  await expectText(page, 'h1', 'Set up an authenticator app')
+  const qrWidth = await page.locator('#mfa-qr').evaluate(async (img) => {
+    await img.decode()
+    return img.naturalWidth
+  })
+  assert.ok(qrWidth > 0, 'the QR code image renders')
+  const secret = await text(page, '#mfa-secret')
+  assert.match(secret, /^[A-Z2-7]{32}$/, 'the key is 32 base32 characters')
+  await shot(page, 'mfa-qr-code')
+
+  step('MFA: a wrong first code shows the error')
+  await page.fill('input[name=code]', wrongCode(secret))
+  await page.getByRole('button', { name: 'Verify and turn on' }).click()
+  expectPath(page, '/account/mfa/verify')
+  await expectText(page, '#error', 'Invalid TOTP code entered')
+  assert.equal(await page.locator('#mfa-secret').count(), 0, 'the key is not shown again')
+  await shot(page, 'mfa-wrong-code')
+
+  step('MFA: the right code turns the app on and opens /security at aal2')
+  await page.fill('input[name=code]', totp(secret))
+  await page.getByRole('button', { name: 'Verify and turn on' }).click()
+  await page.waitForURL(`${APP}/security`)
+  await expectText(page, '#security-passed', 'You passed a second factor in this session.')
+  await expectText(page, '#security-aal', 'aal2')
+  await expectText(page, '#security-amr', 'totp')
+  await expectText(page, '#security-amr', 'password')
+  const mfaSession = await storedSession(context)
+  const payload = JSON.parse(Buffer.from(mfaSession.access_token.split('.')[1], 'base64url').toString('utf8'))
+  assert.equal(payload.aal, 'aal2', 'the session cookie holds the aal2 token')
+  await shot(page, 'mfa-security')
+
+  step('MFA: the account page lists the app as verified')
+  await page.getByRole('link', { name: 'Manage your authenticator apps' }).click()
+  expectPath(page, '/account/mfa')
+  await expectText(page, '#mfa-factors li[data-status="verified"]', 'Authenticator app')
+  assert.equal(await page.locator('#mfa-factors li').count(), 1, 'one app')
+  await expectText(page, '#mfa-aal', 'aal2')
+  await shot(page, 'mfa-account')
+
+  step('MFA: sign out, sign in with next=/security: the code prompt first')
+  await signOut(page)
+  await page.goto(`${APP}/sign-in?next=${encodeURIComponent('/security')}`)
+  await page.fill('input[name=email]', EMAIL)
+  await page.fill('input[name=password]', PASSWORD)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  await page.waitForURL(`${APP}/mfa/challenge?next=%2Fsecurity`)
+  await expectText(page, 'h1', 'Enter your code')
+  await shot(page, 'mfa-challenge')
+
+  step('MFA: the code opens /security at aal2')
+  await page.fill('input[name=code]', totp(secret))
+  await page.getByRole('button', { name: 'Verify', exact: true }).click()
+  await page.waitForURL(`${APP}/security`)
+  await expectText(page, '#security-aal', 'aal2')
+  await expectText(page, '#security-amr', 'totp')
 
   step('sign out: /dashboard redirects to sign-in')
   await signOut(page)

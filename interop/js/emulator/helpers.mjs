@@ -1,6 +1,6 @@
 // Shared helpers for the emulator suite: clients, a recording fetch, the inbox.
 import assert from 'node:assert/strict'
-import { randomUUID } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { createClient } from '@supabase/supabase-js'
 
 function env(name) {
@@ -73,3 +73,46 @@ export async function signUp(supabase, address, password = 'secret123', data = {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** RFC 4648 base32 (no padding needed) to bytes. */
+function base32Bytes(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  const out = []
+  let bits = 0
+  let value = 0
+  for (const ch of text.replace(/=+$/, '').toUpperCase()) {
+    const index = alphabet.indexOf(ch)
+    assert.ok(index >= 0, `not base32: ${ch}`)
+    value = ((value << 5) | index) & 0xffff
+    bits += 5
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff)
+      bits -= 8
+    }
+  }
+  return Buffer.from(out)
+}
+
+/** The RFC 6238 code (HMAC-SHA1, 6 digits, 30 s steps) of a base32 `secret` at `atMs`. */
+export function totp(secret, atMs = Date.now()) {
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 1000 / 30)))
+  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest()
+  const offset = mac[mac.length - 1] & 0x0f
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000
+  return String(value).padStart(6, '0')
+}
+
+/** A six-digit code the server refuses now (none of the previous, current and next step's). */
+export function wrongTotp(secret, atMs = Date.now()) {
+  const valid = [-30_000, 0, 30_000].map((d) => totp(secret, atMs + d))
+  for (let n = 0; ; n += 1) {
+    const code = String(n).padStart(6, '0')
+    if (!valid.includes(code)) return code
+  }
+}
+
+/** Waits until at least 5 s remain in the current 30 s step, so a code made now is checked in it. */
+export async function stepSafe() {
+  while ((Date.now() / 1000) % 30 >= 25) await sleep(250)
+}

@@ -15,10 +15,10 @@ use super::signup::{check_email, data_map, redirect_target};
 use super::user::merge_metadata;
 use crate::mailer::{self, MailKind};
 use crate::state::AppState;
-use crate::store::sessions;
 use crate::store::tokens::{self, OttType};
-use crate::store::user_json::user_json;
+use crate::store::user_json::{user_json, user_map};
 use crate::store::users::{self, IdentityRecord, UserRecord};
+use crate::store::{factors, sessions};
 
 /// Body of `POST /admin/users` and `PUT /admin/users/{id}`.
 #[derive(Debug, Default, Deserialize)]
@@ -226,9 +226,16 @@ pub(crate) async fn list_users(st: St, caller: Caller, query: QueryMap) -> ApiRe
     let filter = query.get("filter").unwrap_or("").to_string();
     let (users, total) = st.store.tx(|c| {
         let (list, total) = users::list(c, &filter, per_page, (page - 1).saturating_mul(per_page))?;
+        // GoTrue lists users without eager loading: no `factors` here.
         let json = list
             .iter()
-            .map(|u| user_json(c, u))
+            .map(|u| {
+                Ok(Value::Object(user_map(
+                    u,
+                    &users::identities(c, &u.id)?,
+                    &[],
+                )))
+            })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok::<_, ApiError>((json, total))
     })?;
@@ -256,7 +263,7 @@ pub(crate) async fn list_users(st: St, caller: Caller, query: QueryMap) -> ApiRe
         .into_response())
 }
 
-fn load_target(st: &AppState, id: &str) -> ApiResult<UserRecord> {
+pub(super) fn load_target(st: &AppState, id: &str) -> ApiResult<UserRecord> {
     if !crate::util::is_uuid(id) {
         return Err(ApiError::not_found(
             "validation_failed",
@@ -379,6 +386,7 @@ pub(crate) async fn delete_user(
                 user.encrypted_password = None;
                 sessions::delete_for_user(c, &id, None)?;
                 users::delete_identities(c, &id)?;
+                factors::delete_for_user(c, &id)?;
                 tokens::clear_otts(c, &id)?;
                 users::save(c, &mut user, now)?;
             }

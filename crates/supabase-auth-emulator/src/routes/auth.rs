@@ -14,6 +14,21 @@ use crate::store::users::{self, UserRecord};
 pub(crate) struct Authed {
     pub(crate) user: UserRecord,
     pub(crate) session: Option<SessionRecord>,
+    /// The verified access token's claims.
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Authed {
+    /// `requireNotAnonymous`: refuses a token whose `is_anonymous` claim is true.
+    pub(crate) fn require_not_anonymous(&self) -> Result<(), ApiError> {
+        if self.claims.get("is_anonymous").and_then(Value::as_bool) == Some(true) {
+            return Err(ApiError::forbidden(
+                "no_authorization",
+                "Anonymous user not allowed to perform these actions",
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn bad_jwt(detail: &str) -> ApiError {
@@ -82,7 +97,11 @@ pub(crate) fn require_user(
     if user.is_banned(st.now()) {
         return Err(ApiError::forbidden("user_banned", "User is banned"));
     }
-    Ok(Authed { user, session })
+    Ok(Authed {
+        user,
+        session,
+        claims,
+    })
 }
 
 /// GoTrue's `requireAdminCredentials`: a verifiable JWT whose role is an admin role.

@@ -98,6 +98,9 @@ pub(crate) struct Caller {
     /// The `redirect_to` header, if any (GoTrue checks it before the query).
     pub(crate) redirect_header: Option<String>,
     pub(crate) referer: Option<String>,
+    /// The client address as GoTrue's `GetIPAddress` sees it: the first valid
+    /// `X-Forwarded-For` entry, else the peer address (empty when unknown).
+    pub(crate) ip: String,
 }
 
 impl Caller {

@@ -150,9 +150,29 @@ pub(crate) async fn gateway(
         user_agent: header_str(headers, "user-agent").map(str::to_string),
         redirect_header: header_str(headers, "redirect_to").map(str::to_string),
         referer: header_str(headers, "referer").map(str::to_string),
+        ip: client_ip(&req),
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// GoTrue's `getIPAddressWithXFF`: the first `X-Forwarded-For` entry that parses as an
+/// IP address (IPv4-mapped IPv6 written as IPv4, as Go's `net.IP.String` does), else
+/// the peer address.
+fn client_ip(req: &Request) -> String {
+    let forwarded = header_str(req.headers(), "x-forwarded-for").and_then(|xff| {
+        xff.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .find_map(|s| s.parse::<std::net::IpAddr>().ok())
+    });
+    if let Some(ip) = forwarded {
+        return ip.to_canonical().to_string();
+    }
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_canonical().to_string())
+        .unwrap_or_default()
 }
 
 /// Whether the request asked for API version 2024-01-01 or later.

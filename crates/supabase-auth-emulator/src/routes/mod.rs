@@ -2,6 +2,7 @@
 //! provider, the inbox and the emulator's own key routes.
 
 pub(crate) mod admin;
+mod admin_factors;
 pub(crate) mod auth;
 pub(crate) mod error;
 pub(crate) mod extract;
@@ -10,6 +11,7 @@ mod generate_link;
 mod inbox;
 mod keys;
 mod meta;
+mod mfa;
 mod middleware;
 mod oauth;
 mod otp;
@@ -25,7 +27,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::state::AppState;
 
@@ -72,7 +74,16 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
                 .put(admin::update_user)
                 .delete(admin::delete_user),
         )
+        .route("/admin/users/{user_id}/factors", get(admin_factors::list))
+        .route(
+            "/admin/users/{user_id}/factors/{factor_id}",
+            delete(admin_factors::delete).put(admin_factors::update),
+        )
         .route("/admin/generate_link", post(generate_link::generate_link))
+        .route("/factors", post(mfa::enroll))
+        .route("/factors/{factor_id}", delete(mfa::unenroll))
+        .route("/factors/{factor_id}/challenge", post(mfa::challenge))
+        .route("/factors/{factor_id}/verify", post(mfa::verify))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -92,7 +103,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/inbox/api/messages/latest", get(inbox::latest))
         .route("/emulator/v1/keys", get(keys::list))
         .route("/emulator/v1/keys/rotate", post(keys::rotate))
-        .route("/emulator/v1/keys/{kid}", axum::routing::delete(keys::drop))
+        .route("/emulator/v1/keys/{kid}", delete(keys::drop))
         .route(
             "/emulator/v1/faults",
             get(faults::show).post(faults::change).delete(faults::clear),

@@ -244,7 +244,7 @@ fn obfuscated_user(st: &AppState, real: &UserRecord, data: Map<String, Value>) -
     fake.app_metadata.insert("provider".into(), json!("email"));
     fake.app_metadata
         .insert("providers".into(), json!(["email"]));
-    Value::Object(user_map(&fake, &[]))
+    Value::Object(user_map(&fake, &[], &[]))
 }
 
 fn anonymous(st: &AppState, caller: &Caller, data: Option<Value>) -> ApiResult<Value> {

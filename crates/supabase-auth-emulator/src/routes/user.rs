@@ -8,13 +8,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::St;
-use super::auth::require_user;
+use super::auth::{Authed, require_user};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, JsonBody, QueryMap};
 use super::signup::{check_email, redirect_target};
 use crate::mailer::{self, MailKind};
 use crate::pkce::{self, Challenge};
 use crate::state::AppState;
+use crate::store::factors::{self, FactorRecord};
+use crate::store::sessions::SessionRecord;
 use crate::store::tokens::{self, FlowState, OttType};
 use crate::store::user_json::user_json;
 use crate::store::users::{self, IdentityRecord, UserRecord};
@@ -46,6 +48,37 @@ pub(crate) struct UserUpdateParams {
     code_challenge_method: Option<String>,
 }
 
+/// A user with a verified MFA factor changes password, email or phone only from an
+/// aal2 session (`UserUpdate`'s `HasMFAEnabled` check: 401 `insufficient_aal`).
+fn require_aal2_for_credentials(
+    st: &AppState,
+    authed: &Authed,
+    p: &UserUpdateParams,
+) -> ApiResult<()> {
+    let mfa_enabled = st
+        .store
+        .tx(|c| factors::for_user(c, &authed.user.id))?
+        .iter()
+        .any(FactorRecord::is_verified);
+    if !mfa_enabled || authed.session.as_ref().is_some_and(SessionRecord::is_aal2) {
+        return Ok(());
+    }
+    let changes = p.password.as_deref().is_some_and(|s| !s.is_empty())
+        || p.email
+            .as_deref()
+            .is_some_and(|e| !e.is_empty() && e != authed.user.email)
+        || p.phone
+            .as_deref()
+            .is_some_and(|ph| !ph.is_empty() && ph != authed.user.phone);
+    if changes {
+        return Err(ApiError::unauthorized(
+            "insufficient_aal",
+            "AAL2 session is required to update email or password when MFA is enabled.",
+        ));
+    }
+    Ok(())
+}
+
 /// Merges `patch` into `target`; a `null` value deletes the key (GoTrue's `UpdateUserMetaData`).
 pub(super) fn merge_metadata(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     for (k, v) in patch {
@@ -70,6 +103,7 @@ pub(crate) async fn update_user(
             "Updating app_metadata requires admin privileges",
         ));
     }
+    require_aal2_for_credentials(&st, &authed, &p)?;
     if p.phone.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::unprocessable(
             "phone_provider_disabled",

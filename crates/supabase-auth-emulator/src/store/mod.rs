@@ -3,6 +3,7 @@
 //! Everything an HTTP request changes happens inside a single [`Store::tx`] call,
 //! so refresh-token rotation and the reuse checks are atomic without row locks.
 
+pub(crate) mod factors;
 pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod sessions;
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     not_after INTEGER,
     refreshed_at INTEGER,
     user_agent TEXT,
-    amr TEXT NOT NULL DEFAULT '[]'
+    amr TEXT NOT NULL DEFAULT '[]',
+    factor_id TEXT
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,6 +81,27 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_session_idx ON refresh_tokens(session_id);
+CREATE TABLE IF NOT EXISTS mfa_factors (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    friendly_name TEXT NOT NULL DEFAULT '',
+    factor_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    secret TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    last_challenged_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mfa_factors_user_idx ON mfa_factors(user_id);
+CREATE TABLE IF NOT EXISTS mfa_challenges (
+    id TEXT PRIMARY KEY,
+    factor_id TEXT NOT NULL REFERENCES mfa_factors(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    verified_at INTEGER,
+    ip_address TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mfa_challenges_factor_idx ON mfa_challenges(factor_id);
 CREATE TABLE IF NOT EXISTS one_time_tokens (
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     token_type TEXT NOT NULL,
@@ -165,6 +188,7 @@ impl Store {
             conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
         }
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -191,5 +215,37 @@ impl Store {
     }
 }
 
+/// Brings a database file written by an older emulator up to [`SCHEMA`]
+/// (`CREATE TABLE IF NOT EXISTS` adds new tables, not new columns).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_factor_id = conn
+        .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'factor_id'")?
+        .exists([])?;
+    if !has_factor_id {
+        conn.execute_batch("ALTER TABLE sessions ADD COLUMN factor_id TEXT;")?;
+    }
+    Ok(())
+}
+
 /// Optional integer column helper.
 pub(crate) type Ts = Option<i64>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn migrate_adds_the_sessions_factor_id_column() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY, aal TEXT NOT NULL DEFAULT 'aal1');",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        migrate(&conn).unwrap();
+        conn.execute("INSERT INTO sessions (id, factor_id) VALUES ('s', 'f')", [])
+            .unwrap();
+    }
+}

@@ -15,7 +15,18 @@ pub(crate) struct SessionRecord {
     pub(crate) not_after: Ts,
     /// `[{"method": .., "timestamp": ..}]`, newest first.
     pub(crate) amr: Value,
+    /// The MFA factor last verified in this session (GoTrue's `sessions.factor_id`).
+    pub(crate) factor_id: Option<String>,
 }
+
+impl SessionRecord {
+    /// `Session.IsAAL2`: the stored level, which MFA verification and unenrolment set.
+    pub(crate) fn is_aal2(&self) -> bool {
+        self.aal == "aal2"
+    }
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, created_at, aal, not_after, amr, factor_id";
 
 fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     let amr: String = r.get(5)?;
@@ -26,6 +37,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         aal: r.get(3)?,
         not_after: r.get(4)?,
         amr: serde_json::from_str(&amr).unwrap_or_else(|_| json!([])),
+        factor_id: r.get(6)?,
     })
 }
 
@@ -44,6 +56,7 @@ pub(crate) fn create(
         aal: "aal1".into(),
         not_after: None,
         amr: json!([{ "method": method, "timestamp": now_micros.div_euclid(1_000_000) }]),
+        factor_id: None,
     };
     c.execute(
         "INSERT INTO sessions (id, user_id, created_at, updated_at, aal, not_after, user_agent, amr) \
@@ -56,11 +69,102 @@ pub(crate) fn create(
 /// Loads a session.
 pub(crate) fn get(c: &Connection, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
     c.query_row(
-        "SELECT id, user_id, created_at, aal, not_after, amr FROM sessions WHERE id = ?1",
+        &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
         [id],
         session_from_row,
     )
     .optional()
+}
+
+/// Adds an `amr` entry for `method` at `now_secs`, or moves an existing one's timestamp
+/// (`AddClaimToSession` upserts per session and method), then orders the list newest
+/// first as `CalculateAALAndAMR` does; entries of one second keep their order.
+pub(crate) fn add_amr_claim(
+    c: &Connection,
+    session_id: &str,
+    method: &str,
+    now_secs: i64,
+) -> rusqlite::Result<()> {
+    let Some(session) = get(c, session_id)? else {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    };
+    let mut entries = match session.amr {
+        Value::Array(entries) => entries,
+        _ => Vec::new(),
+    };
+    match entries
+        .iter_mut()
+        .find(|e| e.get("method").and_then(Value::as_str) == Some(method))
+    {
+        Some(entry) => entry["timestamp"] = json!(now_secs),
+        None => entries.push(json!({ "method": method, "timestamp": now_secs })),
+    }
+    // A stable sort, as Go's insertion sort is for lists this short.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.get("timestamp").and_then(Value::as_i64)));
+    c.execute(
+        "UPDATE sessions SET amr = ?2 WHERE id = ?1",
+        params![session_id, Value::Array(entries).to_string()],
+    )?;
+    Ok(())
+}
+
+/// Records the session's level and the factor that raised it
+/// (`Session.UpdateAALAndAssociatedFactor`).
+pub(crate) fn set_aal(
+    c: &Connection,
+    id: &str,
+    aal: &str,
+    factor_id: Option<&str>,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE sessions SET aal = ?2, factor_id = ?3 WHERE id = ?1",
+        params![id, aal, factor_id],
+    )?;
+    Ok(())
+}
+
+/// Deletes the user's sessions below `level` (`InvalidateSessionsWithAALLessThan`:
+/// a string comparison, so `aal1` < `aal2`).
+pub(crate) fn delete_below_aal(c: &Connection, user_id: &str, level: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND aal < ?2",
+        params![user_id, level],
+    )?;
+    Ok(())
+}
+
+/// After a factor is removed: its sessions lose the factor's `amr` entry and go back
+/// to aal1 (`Factor.DowngradeSessionsToAAL1`).
+pub(crate) fn downgrade_for_factor(
+    c: &Connection,
+    user_id: &str,
+    factor_id: &str,
+    amr_method: &str,
+) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE factor_id = ?1"
+    ))?;
+    let affected = stmt
+        .query_map([factor_id], session_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for s in affected {
+        let kept: Vec<Value> = match s.amr {
+            Value::Array(entries) => entries
+                .into_iter()
+                .filter(|e| e.get("method").and_then(Value::as_str) != Some(amr_method))
+                .collect(),
+            _ => Vec::new(),
+        };
+        c.execute(
+            "UPDATE sessions SET amr = ?2 WHERE id = ?1",
+            params![s.id, Value::Array(kept).to_string()],
+        )?;
+    }
+    c.execute(
+        "UPDATE sessions SET aal = 'aal1', factor_id = NULL WHERE user_id = ?1 AND factor_id = ?2",
+        params![user_id, factor_id],
+    )?;
+    Ok(())
 }
 
 /// Records a refresh on the session.
@@ -179,6 +283,23 @@ pub(crate) fn active_refresh_token(
     .optional()
 }
 
+/// The session's oldest non-revoked token (`FindTokenBySessionID`, which MFA
+/// verification swaps for a new one).
+pub(crate) fn oldest_active_refresh_token(
+    c: &Connection,
+    session_id: &str,
+) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+    c.query_row(
+        &format!(
+            "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = 0 \
+             ORDER BY id ASC LIMIT 1"
+        ),
+        [session_id],
+        rt_from_row,
+    )
+    .optional()
+}
+
 /// Marks one token revoked (touching `updated_at`, as pop's update does).
 pub(crate) fn revoke(c: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
     c.execute(
@@ -195,4 +316,61 @@ pub(crate) fn revoke_family(c: &Connection, session_id: &str, now: i64) -> rusql
         params![session_id, now],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::Store;
+    use crate::store::users::{self, UserRecord};
+
+    fn methods(c: &Connection, id: &str) -> Value {
+        get(c, id).unwrap().unwrap().amr
+    }
+
+    #[test]
+    fn amr_claims_upsert_and_stay_newest_first() {
+        let store = Store::open(None).unwrap();
+        store
+            .tx(|c| {
+                let user = UserRecord::new(1_000_000);
+                users::insert(c, &user)?;
+                let s = create(c, &user.id, "password", 10_000_000, None)?;
+                // Same second: the older entry stays first, as Go's stable sort leaves it.
+                add_amr_claim(c, &s.id, "totp", 10)?;
+                assert_eq!(
+                    methods(c, &s.id),
+                    json!([
+                        { "method": "password", "timestamp": 10 },
+                        { "method": "totp", "timestamp": 10 },
+                    ])
+                );
+                // A later verification moves the existing entry instead of adding one.
+                add_amr_claim(c, &s.id, "totp", 40)?;
+                assert_eq!(
+                    methods(c, &s.id),
+                    json!([
+                        { "method": "totp", "timestamp": 40 },
+                        { "method": "password", "timestamp": 10 },
+                    ])
+                );
+                set_aal(c, &s.id, "aal2", Some("f1"))?;
+                downgrade_for_factor(c, &user.id, "f1", "totp")?;
+                let after = get(c, &s.id)?.unwrap();
+                assert_eq!(
+                    (after.aal.as_str(), after.factor_id, after.amr),
+                    (
+                        "aal1",
+                        None,
+                        json!([{ "method": "password", "timestamp": 10 }])
+                    )
+                );
+                Ok::<_, rusqlite::Error>(())
+            })
+            .unwrap();
+    }
 }

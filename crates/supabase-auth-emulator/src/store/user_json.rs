@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+use super::factors::{self, FactorRecord};
 use super::users::{self, IdentityRecord, UserRecord};
 use crate::util::format_time;
 
@@ -61,8 +62,38 @@ pub(crate) fn identity_json(i: &IdentityRecord) -> Value {
     Value::Object(m)
 }
 
-/// The user object with the given identities, as a JSON map (callers may flatten it).
-pub(crate) fn user_map(u: &UserRecord, identities: &[IdentityRecord]) -> Map<String, Value> {
+/// One MFA factor (`models.Factor`): `friendly_name` omitted when empty, `phone` always
+/// a string, `last_challenged_at` `null` until the first challenge. The secret never.
+pub(crate) fn factor_json(f: &FactorRecord) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), Value::String(f.id.clone()));
+    m.insert(
+        "created_at".into(),
+        Value::String(format_time(f.created_at)),
+    );
+    m.insert(
+        "updated_at".into(),
+        Value::String(format_time(f.updated_at)),
+    );
+    m.insert("status".into(), Value::String(f.status.clone()));
+    put_nonempty(&mut m, "friendly_name", &f.friendly_name);
+    m.insert("factor_type".into(), Value::String(f.factor_type.clone()));
+    m.insert("phone".into(), Value::String(f.phone.clone()));
+    m.insert(
+        "last_challenged_at".into(),
+        f.last_challenged_at
+            .map_or(Value::Null, |t| Value::String(format_time(t))),
+    );
+    Value::Object(m)
+}
+
+/// The user object with the given identities and factors, as a JSON map (callers may
+/// flatten it).
+pub(crate) fn user_map(
+    u: &UserRecord,
+    identities: &[IdentityRecord],
+    factors: &[FactorRecord],
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), Value::String(u.id.clone()));
     m.insert("aud".into(), Value::String(u.aud.clone()));
@@ -93,11 +124,16 @@ pub(crate) fn user_map(u: &UserRecord, identities: &[IdentityRecord]) -> Map<Str
         "user_metadata".into(),
         Value::Object(sorted(&u.user_metadata)),
     );
+    if !factors.is_empty() {
+        m.insert(
+            "factors".into(),
+            Value::Array(factors.iter().map(factor_json).collect()),
+        );
+    }
     m.insert(
         "identities".into(),
         Value::Array(identities.iter().map(identity_json).collect()),
     );
-    // `factors` is omitted: the emulator has no MFA factors.
     m.insert(
         "created_at".into(),
         Value::String(format_time(u.created_at)),
@@ -112,8 +148,10 @@ pub(crate) fn user_map(u: &UserRecord, identities: &[IdentityRecord]) -> Map<Str
     m
 }
 
-/// The user object, loading the identities from the database.
+/// The user object, loading the identities and factors from the database (GoTrue
+/// loads the user with `Eager()`).
 pub(crate) fn user_json(c: &Connection, u: &UserRecord) -> rusqlite::Result<Value> {
     let ids = users::identities(c, &u.id)?;
-    Ok(Value::Object(user_map(u, &ids)))
+    let factors = factors::for_user(c, &u.id)?;
+    Ok(Value::Object(user_map(u, &ids, &factors)))
 }

@@ -1,6 +1,8 @@
 //! Loopback helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub(crate) mod mfa;
+
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use supabase_auth_emulator::{Emulator, EmulatorConfig};

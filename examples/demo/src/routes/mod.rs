@@ -1,9 +1,11 @@
 //! The router: pages behind `SupabaseLayer`, static files skipped by its matcher,
 //! same-origin checks on every form post; the notes page and `/api/notes` behind
-//! `RlsLayer`, the API also behind `ApiAuthLayer` (bearer tokens only).
+//! `RlsLayer`, the API also behind `ApiAuthLayer` (bearer tokens only). `/security`
+//! needs a second factor (`VerifiedAal2`): the layer names the pages that ask for one.
 
 mod api;
 mod auth;
+mod mfa;
 mod notes;
 mod pages;
 
@@ -24,11 +26,23 @@ use crate::state::Shared;
 use crate::{assets, csrf};
 
 pub(crate) fn router(app: Shared) -> Router {
-    let layer = SupabaseLayer::new(app.auth.clone()).login_path("/sign-in");
+    let layer = SupabaseLayer::new(app.auth.clone())
+        .login_path("/sign-in")
+        .mfa_challenge_path("/mfa/challenge")
+        .mfa_enroll_path("/account/mfa");
     Router::new()
         .route("/", get(pages::home))
         .route("/dashboard", get(pages::dashboard))
         .route("/account", get(pages::account).post(pages::account_submit))
+        .route("/account/mfa", get(mfa::account))
+        .route("/account/mfa/enroll", post(mfa::enroll))
+        .route("/account/mfa/verify", post(mfa::verify))
+        .route("/account/mfa/unenroll", post(mfa::unenroll))
+        .route(
+            "/mfa/challenge",
+            get(mfa::challenge).post(mfa::challenge_submit),
+        )
+        .route("/security", get(mfa::security))
         .route("/browser-client", get(pages::browser_client))
         .route("/sign-in", get(auth::sign_in).post(auth::sign_in_submit))
         .route(

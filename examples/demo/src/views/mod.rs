@@ -1,10 +1,15 @@
 //! HTML, rendered with maud (compile-time templates; every interpolation escaped).
 
 mod auth;
+mod mfa;
 mod notes;
 mod pages;
 
 pub(crate) use auth::{SignInForm, check_inbox, magic_link, sign_in, sign_up};
+pub(crate) use mfa::{
+    MfaAccountView, MfaChallengeView, MfaEnrollView, mfa_account, mfa_challenge, mfa_enroll,
+    security,
+};
 pub(crate) use notes::{NotesView, notes, notes_unavailable};
 pub(crate) use pages::{
     AccountView, DashboardView, account, browser_client, dashboard, home, not_found,
@@ -55,6 +60,7 @@ pub(crate) fn layout(ctx: &Ctx<'_>, title: &str, body: Markup) -> Html<String> {
                             a href="/dashboard" { "Dashboard" }
                             a href="/notes" { "Notes" }
                             a href="/account" { "Account" }
+                            a href="/security" { "Security" }
                             a href="/browser-client" { "Browser client" }
                         }
                         div.who {

@@ -172,6 +172,14 @@ pub(crate) fn account(ctx: &Ctx<'_>, v: &AccountView<'_>) -> Html<String> {
                 }
                 p.hint { "Saved with " code { "update_user({\"data\": {\"display_name\": …}})" } " (" code { "PUT /auth/v1/user" } ")." }
             }
+            section.card.narrow #account-mfa {
+                h2 { "Two-factor authentication" }
+                p { "Ask for a code from an authenticator app at sign-in, for the pages that need it." }
+                p {
+                    a href="/account/mfa" { "Set up or remove an authenticator app" } " · "
+                    a href="/security" { "The page that needs a second factor" }
+                }
+            }
         },
     )
 }
