@@ -295,6 +295,10 @@ impl ServerClient {
 }
 
 impl Mfa<'_> {
+    fn api(&self) -> &crate::api::AuthApi {
+        &self.client.auth.inner.api
+    }
+
     /// The session's access token (refreshed first when it expires soon), as auth-js's
     /// `_useSession`; without a session, the session-missing error, before any request.
     async fn access_token(&self) -> Result<String, AuthError> {
@@ -311,10 +315,7 @@ impl Mfa<'_> {
     pub async fn enroll_totp(&self, params: EnrollTotp) -> Result<TotpEnrollment, AuthError> {
         let token = self.access_token().await?;
         let answer = self
-            .client
-            .auth
-            .inner
-            .api
+            .api()
             .mfa_enroll_totp(
                 &token,
                 params.friendly_name.as_deref(),
@@ -327,13 +328,7 @@ impl Mfa<'_> {
     /// Starts a challenge of `factor_id` (`POST /factors/{id}/challenge`).
     pub async fn challenge(&self, factor_id: &str) -> Result<Challenge, AuthError> {
         let token = self.access_token().await?;
-        let answer = self
-            .client
-            .auth
-            .inner
-            .api
-            .mfa_challenge(&token, factor_id)
-            .await?;
+        let answer = self.api().mfa_challenge(&token, factor_id).await?;
         let (Some(id), Some(factor_type)) = (
             answer.get("id").and_then(Value::as_str),
             answer.get("type").and_then(Value::as_str),
@@ -362,10 +357,7 @@ impl Mfa<'_> {
     ) -> Result<UnverifiedSession, AuthError> {
         let token = self.access_token().await?;
         let answer = self
-            .client
-            .auth
-            .inner
-            .api
+            .api()
             .mfa_verify(&token, factor_id, challenge_id, code)
             .await?;
         let body = self.verified_session_body(answer);
@@ -404,13 +396,7 @@ impl Mfa<'_> {
     /// leaves it (its token keeps its `aal` until the next refresh).
     pub async fn unenroll(&self, factor_id: &str) -> Result<String, AuthError> {
         let token = self.access_token().await?;
-        let answer = self
-            .client
-            .auth
-            .inner
-            .api
-            .mfa_unenroll(&token, factor_id)
-            .await?;
+        let answer = self.api().mfa_unenroll(&token, factor_id).await?;
         Ok(answer
             .get("id")
             .and_then(Value::as_str)
