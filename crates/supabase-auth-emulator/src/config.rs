@@ -1,7 +1,8 @@
 //! [`EmulatorConfig`]: every knob of the emulator, with defaults suited to tests.
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{Emulator, EmulatorError};
@@ -15,7 +16,9 @@ pub enum SigningAlg {
     Es256,
     /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys.
     Rs256,
-    /// Ed25519.
+    /// Ed25519. Not for apps using supabase-js: auth-js (2.119.1) `getClaims()` rejects
+    /// these tokens with `Invalid alg claim`, and hosted Supabase does not offer EdDSA
+    /// signing keys. Meant for testing other JWT verifiers.
     EdDsa,
     /// Legacy HMAC-SHA256 with the shared JWT secret (no `kid`, not published in the JWKS).
     Hs256,
@@ -50,14 +53,44 @@ impl fmt::Display for SigningAlg {
     }
 }
 
+/// OAuth providers the built-in consent page answers to in [`EmulatorConfig::default`].
+const DEFAULT_PROVIDERS: &[&str] = &[
+    "apple",
+    "azure",
+    "bitbucket",
+    "discord",
+    "facebook",
+    "figma",
+    "github",
+    "gitlab",
+    "google",
+    "keycloak",
+    "linkedin_oidc",
+    "notion",
+    "slack_oidc",
+    "spotify",
+    "twitch",
+    "twitter",
+    "workos",
+    "zoom",
+];
+
 /// Configuration of an [`Emulator`]; build it with the chained setters and call
 /// [`EmulatorConfig::start`].
 ///
-/// Defaults: in-memory SQLite, `127.0.0.1:0`, ES256, email autoconfirm on,
-/// 3600 s access tokens, 10 s refresh-token reuse interval, bcrypt cost 4,
-/// site URL `http://127.0.0.1:3000`, an `apikey` required on `/auth/v1`,
-/// anonymous sign-ins enabled, a 1 s per-user email send frequency limit
-/// (as the Supabase CLI), OTPs valid 3600 s.
+/// Defaults ([`EmulatorConfig::default`], made for tests): in-memory SQLite,
+/// `127.0.0.1:0`, ES256, email autoconfirm on, 3600 s access tokens, 10 s
+/// refresh-token reuse interval, bcrypt cost 4, site URL `http://127.0.0.1:3000`,
+/// an `apikey` required on `/auth/v1`, anonymous sign-ins enabled, a 1 s per-user
+/// email send frequency limit (as the Supabase CLI), 6-digit OTPs valid 3600 s,
+/// every built-in OAuth provider enabled, TOTP MFA on, phone sign-ups off.
+///
+/// [`EmulatorConfig::supabase_cli_defaults`] has the Supabase CLI's defaults instead
+/// (what `supabase start` does with the `config.toml` of `supabase init`): anonymous
+/// sign-ins off, no OAuth provider, TOTP MFA off, and `https://127.0.0.1:3000` in the
+/// redirect allow list. [`EmulatorConfig::from_supabase_config`] reads a project's
+/// `supabase/config.toml` on top of those; the `supabase-auth-emulator` binary starts
+/// from them too.
 #[derive(Clone)]
 pub struct EmulatorConfig {
     pub(crate) jwt_exp: Duration,
@@ -77,6 +110,13 @@ pub struct EmulatorConfig {
     pub(crate) otp_exp: Duration,
     pub(crate) otp_length: usize,
     pub(crate) secure_email_change: bool,
+    pub(crate) secure_password_change: bool,
+    pub(crate) email_provider: bool,
+    pub(crate) phone_provider: bool,
+    pub(crate) phone_autoconfirm: bool,
+    pub(crate) external_providers: BTreeSet<String>,
+    pub(crate) mfa_totp_enroll: bool,
+    pub(crate) mfa_totp_verify: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -99,6 +139,14 @@ impl Default for EmulatorConfig {
             otp_exp: Duration::from_secs(3600),
             otp_length: 6,
             secure_email_change: true,
+            secure_password_change: false,
+            email_provider: true,
+            phone_provider: false,
+            // What `/settings` has always said; the CLI's is true.
+            phone_autoconfirm: false,
+            external_providers: DEFAULT_PROVIDERS.iter().map(|p| (*p).to_string()).collect(),
+            mfa_totp_enroll: true,
+            mfa_totp_verify: true,
         }
     }
 }
@@ -124,6 +172,15 @@ impl fmt::Debug for EmulatorConfig {
             .field("disable_signup", &self.disable_signup)
             .field("email_max_frequency", &self.email_max_frequency)
             .field("otp_exp", &self.otp_exp)
+            .field("otp_length", &self.otp_length)
+            .field("secure_email_change", &self.secure_email_change)
+            .field("secure_password_change", &self.secure_password_change)
+            .field("email_provider", &self.email_provider)
+            .field("phone_provider", &self.phone_provider)
+            .field("phone_autoconfirm", &self.phone_autoconfirm)
+            .field("external_providers", &self.external_providers)
+            .field("mfa_totp_enroll", &self.mfa_totp_enroll)
+            .field("mfa_totp_verify", &self.mfa_totp_verify)
             .finish_non_exhaustive()
     }
 }
@@ -135,7 +192,9 @@ impl EmulatorConfig {
         self
     }
 
-    /// Algorithm for new access tokens.
+    /// Algorithm for new access tokens. ES256 (the default) and RS256 are what hosted
+    /// Supabase offers. [`SigningAlg::EdDsa`] tokens cannot be verified by auth-js
+    /// (2.119.1) `getClaims()`, which throws `Invalid alg claim`.
     pub fn signing_alg(mut self, alg: SigningAlg) -> Self {
         self.signing_alg = alg;
         self
@@ -224,5 +283,159 @@ impl EmulatorConfig {
     /// Opens the database, loads or creates the signing key, binds the port and serves.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         Emulator::start(self).await
+    }
+
+    /// Whether changing the password from a session older than 24 h needs the nonce
+    /// from `GET /reauthenticate` (`GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION`,
+    /// the CLI's `[auth.email] secure_password_change`). Default false.
+    pub fn secure_password_change(mut self, on: bool) -> Self {
+        self.secure_password_change = on;
+        self
+    }
+
+    /// Length of email OTPs (`[auth.email] otp_length`, `GOTRUE_MAILER_OTP_LENGTH`).
+    /// GoTrue takes 6 to 10 digits and replaces any other length with 6; so does this.
+    /// Default 6.
+    pub fn otp_length(mut self, digits: usize) -> Self {
+        self.otp_length = if (6..=10).contains(&digits) {
+            digits
+        } else {
+            6
+        };
+        self
+    }
+
+    /// Whether the email provider is on (`[auth.email] enable_signup`,
+    /// `GOTRUE_EXTERNAL_EMAIL_ENABLED`). Off, GoTrue refuses more than sign-ups: email
+    /// sign-up is 400 `email_provider_disabled`, the password grant and magic links
+    /// 422 `email_provider_disabled`, `/recover` and `/resend` 400. Default true.
+    pub fn email_provider(mut self, on: bool) -> Self {
+        self.email_provider = on;
+        self
+    }
+
+    /// Whether the phone provider is on (`[auth.sms] enable_signup`,
+    /// `GOTRUE_EXTERNAL_PHONE_ENABLED`): phone sign-ups and sign-ins. Default false.
+    pub fn phone_provider(mut self, on: bool) -> Self {
+        self.phone_provider = on;
+        self
+    }
+
+    /// Whether phone sign-ups are confirmed at once (`GOTRUE_SMS_AUTOCONFIRM`, the
+    /// opposite of `[auth.sms] enable_confirmations`). Default false here (what
+    /// `/settings` has always reported); true in [`EmulatorConfig::supabase_cli_defaults`].
+    pub fn phone_autoconfirm(mut self, on: bool) -> Self {
+        self.phone_autoconfirm = on;
+        self
+    }
+
+    /// Turns one OAuth provider of the built-in consent page on or off
+    /// (`[auth.external.<name>] enabled`). `/authorize` with a provider that is off
+    /// answers GoTrue's 400 `validation_failed` "Unsupported provider: provider is not
+    /// enabled". Default: all of `apple, azure, bitbucket, discord, facebook, figma,
+    /// github, gitlab, google, keycloak, linkedin_oidc, notion, slack_oidc, spotify,
+    /// twitch, twitter, workos, zoom`; none in [`EmulatorConfig::supabase_cli_defaults`].
+    pub fn external_provider(mut self, name: &str, on: bool) -> Self {
+        let name = name.to_ascii_lowercase();
+        if on {
+            self.external_providers.insert(name);
+        } else {
+            self.external_providers.remove(&name);
+        }
+        self
+    }
+
+    /// Exactly these OAuth providers on, every other one off (see
+    /// [`EmulatorConfig::external_provider`]).
+    pub fn external_providers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.external_providers = names
+            .into_iter()
+            .map(|n| n.as_ref().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Whether users may enrol TOTP factors (`[auth.mfa.totp] enroll_enabled`); off,
+    /// `POST /factors` answers 422 `mfa_totp_enroll_not_enabled`. Default true here,
+    /// false in [`EmulatorConfig::supabase_cli_defaults`].
+    pub fn mfa_totp_enroll(mut self, on: bool) -> Self {
+        self.mfa_totp_enroll = on;
+        self
+    }
+
+    /// Whether TOTP factors may be challenged and verified (`[auth.mfa.totp]
+    /// verify_enabled`); off, those answer 422 `mfa_totp_verify_not_enabled`. Default
+    /// true here, false in [`EmulatorConfig::supabase_cli_defaults`].
+    pub fn mfa_totp_verify(mut self, on: bool) -> Self {
+        self.mfa_totp_verify = on;
+        self
+    }
+
+    /// The Supabase CLI's defaults: what `supabase start` runs with the `config.toml`
+    /// that `supabase init` writes (`pkg/config/templates/config.toml` of
+    /// `supabase/cli`), otherwise [`EmulatorConfig::default`].
+    ///
+    /// They differ from [`EmulatorConfig::default`] in: anonymous sign-ins off
+    /// (`enable_anonymous_sign_ins = false`), no OAuth provider on, TOTP MFA off
+    /// (`[auth.mfa.totp] enroll_enabled = verify_enabled = false`), the redirect allow
+    /// list `["https://127.0.0.1:3000"]` (`additional_redirect_urls`), and phone
+    /// autoconfirm on (`[auth.sms] enable_confirmations = false`). The rest is the same:
+    /// sign-ups on, email autoconfirm on, secure email change on, secure password
+    /// change off, 1 s email frequency, 6-digit OTPs valid 3600 s, 3600 s access
+    /// tokens, a 10 s refresh-token reuse interval, site URL `http://127.0.0.1:3000`.
+    /// The port stays 0 (any free one) and the bcrypt cost 4; the binary uses 54321
+    /// and 10.
+    pub fn supabase_cli_defaults() -> Self {
+        crate::settings::cli_defaults(Self::default())
+    }
+
+    /// [`EmulatorConfig::supabase_cli_defaults`] with the `[auth]` settings of a
+    /// Supabase CLI `supabase/config.toml` (its text) applied.
+    ///
+    /// Other sections (`[api]`, `[db]`, `[studio]`, ...) and unsupported keys are
+    /// ignored; `"env(NAME)"` values are read from the environment as the CLI does.
+    /// The supported keys are listed in the crate's README ("Settings").
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for text that is not TOML, or a
+    /// supported key with a value of the wrong type; the message names the key.
+    ///
+    /// ```
+    /// use supabase_auth_emulator::EmulatorConfig;
+    ///
+    /// let config = EmulatorConfig::from_supabase_config(
+    ///     "[auth]\nenable_anonymous_sign_ins = true\n[auth.email]\notp_length = 8\n",
+    /// )?;
+    /// # let _ = config;
+    /// # Ok::<(), supabase_auth_emulator::EmulatorError>(())
+    /// ```
+    pub fn from_supabase_config(toml_text: &str) -> Result<Self, EmulatorError> {
+        crate::settings::apply(Self::supabase_cli_defaults(), toml_text, &|name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// Reads `path` (usually `supabase/config.toml`) with
+    /// [`EmulatorConfig::from_supabase_config`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the file cannot be read or
+    /// has a wrong value; the message starts with the path.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Self, EmulatorError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            EmulatorError::with_source(
+                crate::ErrorKind::Config,
+                format!("cannot read {}", path.display()),
+                e,
+            )
+        })?;
+        Self::from_supabase_config(&text).map_err(|e| e.in_file(path))
     }
 }

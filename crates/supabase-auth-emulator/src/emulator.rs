@@ -68,7 +68,8 @@ pub struct Email {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// `signup`, `magiclink`, `recovery`, `email_change` or `invite`.
+    /// `signup`, `magiclink`, `recovery`, `email_change`, `invite` or `reauthentication`
+    /// (a code only: no link, no token hash).
     pub kind: String,
     /// The one-time code (6 digits by default), for `verifyOtp({ email, token, type: 'email' })`.
     pub otp: String,

@@ -14,6 +14,9 @@ pub enum ErrorKind {
     Keys,
     /// An argument was rejected (unknown key id, invalid email, ...).
     InvalidInput,
+    /// A settings file (`supabase/config.toml`) could not be read, is not TOML, or
+    /// has a value of the wrong type.
+    Config,
 }
 
 /// An error from the emulator's Rust API.
@@ -45,6 +48,12 @@ impl EmulatorError {
             message: message.into(),
             source: Some(Box::new(source)),
         }
+    }
+
+    /// The same error, its message prefixed with the file it came from.
+    pub(crate) fn in_file(mut self, path: &std::path::Path) -> Self {
+        self.message = format!("{}: {}", path.display(), self.message);
+        self
     }
 
     /// The category of this error.

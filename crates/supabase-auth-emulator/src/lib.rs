@@ -15,6 +15,7 @@ mod pkce;
 mod redirect;
 mod routes;
 mod session;
+mod settings;
 mod state;
 mod store;
 mod util;

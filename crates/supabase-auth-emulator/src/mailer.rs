@@ -16,6 +16,8 @@ pub(crate) enum MailKind {
     Recovery,
     EmailChange,
     Invite,
+    /// The nonce of `GET /reauthenticate`: a code, no link.
+    Reauthentication,
 }
 
 impl MailKind {
@@ -27,9 +29,12 @@ impl MailKind {
             MailKind::Recovery => "recovery",
             MailKind::EmailChange => "email_change",
             MailKind::Invite => "invite",
+            MailKind::Reauthentication => "reauthentication",
         }
     }
 
+    /// The hosted project's default subjects (what `supabase link` shows), which the
+    /// emulator uses for every kind.
     fn subject(self) -> &'static str {
         match self {
             MailKind::Signup => "Confirm Your Signup",
@@ -37,6 +42,7 @@ impl MailKind {
             MailKind::Recovery => "Reset Your Password",
             MailKind::EmailChange => "Confirm Email Change",
             MailKind::Invite => "You have been invited",
+            MailKind::Reauthentication => "Confirm Reauthentication",
         }
     }
 
@@ -51,6 +57,7 @@ impl MailKind {
             MailKind::Invite => {
                 "You have been invited to create an account. Follow this link to accept:"
             }
+            MailKind::Reauthentication => "Enter the code:",
         }
     }
 }
@@ -95,7 +102,7 @@ pub(crate) fn action_link(
     format!("{}/verify?{query}", st.auth_url())
 }
 
-/// Renders an email and stores it in the inbox.
+/// Renders an email with its action link and stores it in the inbox.
 pub(crate) fn send(
     st: &AppState,
     c: &Connection,
@@ -114,19 +121,61 @@ pub(crate) fn send(
         link = html_escape(&link),
         otp = html_escape(otp),
     );
+    store(
+        st,
+        c,
+        Email {
+            id: crate::util::new_uuid(),
+            to: to.to_lowercase(),
+            subject: kind.subject().into(),
+            kind: kind.as_str().into(),
+            otp: otp.into(),
+            token_hash: token_hash.into(),
+            link,
+            redirect_to: redirect_to.into(),
+            html,
+            sent_at: String::new(),
+        },
+    )
+}
+
+/// The reauthentication email: only the code (GoTrue's template has no link, and no
+/// `/verify` type takes its hash, so neither is stored).
+pub(crate) fn send_reauthentication(
+    st: &AppState,
+    c: &Connection,
+    to: &str,
+    otp: &str,
+) -> Result<Email, ApiError> {
+    let kind = MailKind::Reauthentication;
+    let html = format!(
+        "<h2>{subject}</h2>\n<p>{intro} <strong>{otp}</strong></p>\n",
+        subject = html_escape(kind.subject()),
+        intro = html_escape(kind.intro()),
+        otp = html_escape(otp),
+    );
+    store(
+        st,
+        c,
+        Email {
+            id: crate::util::new_uuid(),
+            to: to.to_lowercase(),
+            subject: kind.subject().into(),
+            kind: kind.as_str().into(),
+            otp: otp.into(),
+            token_hash: String::new(),
+            link: String::new(),
+            redirect_to: String::new(),
+            html,
+            sent_at: String::new(),
+        },
+    )
+}
+
+/// Stamps the email with the emulator clock and puts it in the inbox.
+fn store(st: &AppState, c: &Connection, mut email: Email) -> Result<Email, ApiError> {
     let now = st.now();
-    let email = Email {
-        id: crate::util::new_uuid(),
-        to: to.to_lowercase(),
-        subject: kind.subject().into(),
-        kind: kind.as_str().into(),
-        otp: otp.into(),
-        token_hash: token_hash.into(),
-        link,
-        redirect_to: redirect_to.into(),
-        html,
-        sent_at: crate::util::format_time(now),
-    };
+    email.sent_at = crate::util::format_time(now);
     crate::store::mail::insert(c, &email, now)?;
     tracing::info!(to = %email.to, kind = %email.kind, "email added to the inbox");
     Ok(email)

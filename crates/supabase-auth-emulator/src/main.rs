@@ -1,5 +1,6 @@
 //! `supabase-auth-emulator`: run the local Supabase Auth emulator, or manage its keys.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,18 +14,63 @@ USAGE:
     supabase-auth-emulator [OPTIONS]
     supabase-auth-emulator keys list|rotate [--alg ALG]|drop KID [--url URL]
 
-OPTIONS:
+SETTINGS FILE:
+    --config PATH              read the [auth] settings of a Supabase CLI config.toml
+                               (default: ./supabase/config.toml when it exists)
+    --no-config                ignore ./supabase/config.toml
+
+    Without a file the Supabase CLI's defaults apply (those of `supabase init`):
+    anonymous sign-ins, OAuth providers and TOTP MFA are off. The options below
+    override the file. BOOL is true/false (also 1/0, yes/no, on/off); a bare flag
+    means true.
+
+SERVER:
     --port N                   port on 127.0.0.1 (default 54321; 0 picks a free one)
     --db PATH                  SQLite file to keep users and keys in (default: in memory)
-    --jwt-exp SECONDS          access token lifetime, e.g. 3600, 90s, 5m (default 3600)
-    --signing-alg ALG          ES256 (default), RS256, EdDSA or HS256
-    --site-url URL             default redirect target (default http://127.0.0.1:3000)
-    --redirect-allow-list L    comma-separated redirect URL globs
-    --autoconfirm[=BOOL]       confirm email signups at once (default true)
-    --no-autoconfirm           send confirmation emails instead
-    --reuse-interval SECONDS   refresh token reuse interval (default 10)
+    --signing-alg ALG          ES256 (default), RS256, EdDSA or HS256. EdDSA tokens fail
+                               auth-js getClaims() (\"Invalid alg claim\") and hosted
+                               Supabase has no EdDSA keys: not for supabase-js apps
     --bcrypt-cost N            bcrypt cost (default 10)
     --no-api-key-check         accept requests without a known apikey (like `supabase start`)
+
+[auth]:
+    --site-url URL             site_url (default http://127.0.0.1:3000)
+    --redirect-allow-list L    additional_redirect_urls, comma-separated globs
+                               (default https://127.0.0.1:3000)
+    --jwt-exp SECONDS          jwt_expiry, e.g. 3600, 90s, 5m (default 3600)
+    --reuse-interval SECONDS   refresh_token_reuse_interval (default 10)
+    --disable-signup[=BOOL]    enable_signup = false: refuse new users (default false)
+    --anonymous-sign-ins[=BOOL]
+                               enable_anonymous_sign_ins (default false)
+
+[auth.email]:
+    --email-signup[=BOOL]      enable_signup: the email provider, sign-ins too (default true)
+    --email-confirmations[=BOOL]
+                               enable_confirmations: send confirmation emails (default false)
+    --autoconfirm[=BOOL]       the opposite: confirm email sign-ups at once (default true)
+    --no-autoconfirm           same as --email-confirmations
+    --secure-email-change[=BOOL]
+                               double_confirm_changes (default true)
+    --secure-password-change[=BOOL]
+                               secure_password_change (default false)
+    --otp-length N             otp_length, 6 to 10 (default 6)
+    --otp-expiry SECONDS       otp_expiry (default 3600)
+    --email-max-frequency SECONDS
+                               max_frequency between two emails to a user; 0 turns the
+                               limit off (default 1)
+
+[auth.sms]:
+    --phone-signup[=BOOL]      enable_signup: the phone provider (default false)
+    --phone-confirmations[=BOOL]
+                               enable_confirmations (default false)
+
+[auth.external.<provider>] and [auth.mfa.totp]:
+    --enable-provider NAMES    turn OAuth providers on (comma-separated: github,google)
+    --disable-provider NAMES   turn OAuth providers off
+    --mfa-totp[=BOOL]          enroll_enabled and verify_enabled (default false)
+    --mfa-totp-enroll[=BOOL]   enroll_enabled only
+    --mfa-totp-verify[=BOOL]   verify_enabled only
+
     -h, --help                 this text
 
 The `keys` commands call a running emulator (default http://127.0.0.1:54321)
@@ -94,77 +140,230 @@ impl Args {
     }
 }
 
-fn parse_config(args: Vec<String>) -> Result<(EmulatorConfig, String), String> {
+/// A change the command line makes, applied after the settings file.
+type Edit = Box<dyn FnOnce(EmulatorConfig) -> EmulatorConfig>;
+
+/// What the serve command runs with.
+struct Options {
+    cfg: EmulatorConfig,
+    /// Where the data lives, for the banner.
+    db_label: String,
+    /// Where the settings came from, for the banner.
+    settings_label: String,
+}
+
+/// `--flag` (true) or `--flag=BOOL`.
+fn flag_bool(flag: &str, inline: Option<String>) -> Result<bool, String> {
+    match inline {
+        None => Ok(true),
+        Some(v) => parse_bool(&v).ok_or_else(|| format!("invalid {flag}: {v}")),
+    }
+}
+
+fn flag_duration(flag: &str, v: &str) -> Result<Duration, String> {
+    parse_duration(v).ok_or_else(|| format!("invalid {flag}: {v}"))
+}
+
+fn comma_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The command line's one change, or `None` for a flag that is not a setting.
+fn edit_for(a: &mut Args, flag: &str, inline: Option<String>) -> Result<Option<Edit>, String> {
+    let edit: Edit = match flag {
+        "--port" => {
+            let v = a.value(flag, inline)?;
+            let port: u16 = v.parse().map_err(|_| format!("invalid port: {v}"))?;
+            Box::new(move |c| c.port(port))
+        }
+        "--jwt-exp" => {
+            let d = flag_duration(flag, &a.value(flag, inline)?)?;
+            Box::new(move |c| c.jwt_exp(d))
+        }
+        "--signing-alg" => {
+            let v = a.value(flag, inline)?;
+            let alg = SigningAlg::parse(&v).ok_or_else(|| format!("unknown algorithm: {v}"))?;
+            Box::new(move |c| c.signing_alg(alg))
+        }
+        "--site-url" => {
+            let v = a.value(flag, inline)?;
+            Box::new(move |c| c.site_url(v))
+        }
+        "--redirect-allow-list" => {
+            let list = comma_list(&a.value(flag, inline)?);
+            Box::new(move |c| c.redirect_allow_list(list))
+        }
+        "--autoconfirm" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.autoconfirm(on))
+        }
+        "--no-autoconfirm" => Box::new(|c| c.autoconfirm(false)),
+        "--email-confirmations" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.autoconfirm(!on))
+        }
+        "--reuse-interval" => {
+            let d = flag_duration(flag, &a.value(flag, inline)?)?;
+            Box::new(move |c| c.refresh_token_reuse_interval(d))
+        }
+        "--bcrypt-cost" => {
+            let v = a.value(flag, inline)?;
+            let cost: u32 = v.parse().map_err(|_| format!("invalid {flag}: {v}"))?;
+            Box::new(move |c| c.bcrypt_cost(cost))
+        }
+        "--no-api-key-check" => Box::new(|c| c.require_api_key(false)),
+        "--disable-signup" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.disable_signup(on))
+        }
+        "--anonymous-sign-ins" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.anonymous_sign_ins(on))
+        }
+        "--email-signup" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.email_provider(on))
+        }
+        "--secure-email-change" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.secure_email_change(on))
+        }
+        "--secure-password-change" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.secure_password_change(on))
+        }
+        "--otp-length" => {
+            let v = a.value(flag, inline)?;
+            let n: usize = v
+                .parse()
+                .ok()
+                .filter(|n| (6..=10).contains(n))
+                .ok_or_else(|| format!("invalid {flag}: {v} (6 to 10)"))?;
+            Box::new(move |c| c.otp_length(n))
+        }
+        "--otp-expiry" => {
+            let d = flag_duration(flag, &a.value(flag, inline)?)?;
+            Box::new(move |c| c.otp_exp(d))
+        }
+        "--email-max-frequency" => {
+            let d = flag_duration(flag, &a.value(flag, inline)?)?;
+            Box::new(move |c| c.email_max_frequency(d))
+        }
+        "--phone-signup" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.phone_provider(on))
+        }
+        "--phone-confirmations" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.phone_autoconfirm(!on))
+        }
+        "--enable-provider" | "--disable-provider" => {
+            let on = flag == "--enable-provider";
+            let names = comma_list(&a.value(flag, inline)?);
+            Box::new(move |c| {
+                names
+                    .iter()
+                    .fold(c, |c, name| c.external_provider(name, on))
+            })
+        }
+        "--mfa-totp" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.mfa_totp_enroll(on).mfa_totp_verify(on))
+        }
+        "--mfa-totp-enroll" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.mfa_totp_enroll(on))
+        }
+        "--mfa-totp-verify" => {
+            let on = flag_bool(flag, inline)?;
+            Box::new(move |c| c.mfa_totp_verify(on))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(edit))
+}
+
+/// The configuration from the command line: the settings file (`--config`, else
+/// `<cwd>/supabase/config.toml` when it exists, else the CLI's defaults), then the
+/// flags in order.
+fn parse_config(args: Vec<String>, cwd: &Path) -> Result<Options, String> {
     let mut db_label = "in memory (use --db FILE to keep data)".to_string();
-    let mut cfg = EmulatorConfig::default().port(54321).bcrypt_cost(10);
+    let mut config_path: Option<PathBuf> = None;
+    let mut no_config = false;
+    let mut edits: Vec<Edit> = Vec::new();
     let mut a = Args {
         items: args,
         pos: 0,
     };
     while let Some((flag, inline)) = a.next_flag() {
         match flag.as_str() {
-            "--port" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg.port(v.parse().map_err(|_| format!("invalid port: {v}"))?);
-            }
+            "--config" => config_path = Some(cwd.join(a.value(&flag, inline)?)),
+            "--no-config" => no_config = true,
             "--db" => {
                 let path = a.value(&flag, inline)?;
                 db_label = path.clone();
-                cfg = cfg.db_path(Some(path));
+                edits.push(Box::new(move |c| c.db_path(Some(path))));
             }
-            "--jwt-exp" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg
-                    .jwt_exp(parse_duration(&v).ok_or_else(|| format!("invalid --jwt-exp: {v}"))?);
-            }
-            "--signing-alg" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg.signing_alg(
-                    SigningAlg::parse(&v).ok_or_else(|| format!("unknown algorithm: {v}"))?,
-                );
-            }
-            "--site-url" => cfg = cfg.site_url(a.value(&flag, inline)?),
-            "--redirect-allow-list" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg.redirect_allow_list(
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect(),
-                );
-            }
-            "--autoconfirm" => {
-                let on = match inline {
-                    Some(v) => {
-                        parse_bool(&v).ok_or_else(|| format!("invalid --autoconfirm: {v}"))?
-                    }
-                    None => true,
-                };
-                cfg = cfg.autoconfirm(on);
-            }
-            "--no-autoconfirm" => cfg = cfg.autoconfirm(false),
-            "--reuse-interval" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg.refresh_token_reuse_interval(
-                    parse_duration(&v).ok_or_else(|| format!("invalid --reuse-interval: {v}"))?,
-                );
-            }
-            "--bcrypt-cost" => {
-                let v = a.value(&flag, inline)?;
-                cfg = cfg.bcrypt_cost(
-                    v.parse()
-                        .map_err(|_| format!("invalid --bcrypt-cost: {v}"))?,
-                );
-            }
-            "--no-api-key-check" => cfg = cfg.require_api_key(false),
-            other => return Err(format!("unknown option: {other}")),
+            other => match edit_for(&mut a, other, inline)? {
+                Some(edit) => edits.push(edit),
+                None => return Err(format!("unknown option: {other}")),
+            },
         }
     }
-    Ok((cfg, db_label))
+    let default_file = cwd.join("supabase").join("config.toml");
+    let file = match config_path {
+        Some(path) => Some(path),
+        None if !no_config && default_file.is_file() => Some(default_file),
+        None => None,
+    };
+    let (base, settings_label) = match file {
+        Some(path) => (
+            EmulatorConfig::from_config_file(&path).map_err(|e| e.to_string())?,
+            path.display().to_string(),
+        ),
+        None => (
+            EmulatorConfig::supabase_cli_defaults(),
+            "the Supabase CLI's defaults (no supabase/config.toml)".to_string(),
+        ),
+    };
+    let cfg = edits
+        .into_iter()
+        .fold(base.port(54321).bcrypt_cost(10), |c, edit| edit(c));
+    Ok(Options {
+        cfg,
+        db_label,
+        settings_label,
+    })
 }
 
-fn banner(emu: &Emulator, db: &str) -> String {
+/// The OAuth providers `/settings` lists as on, or why they are unknown.
+async fn enabled_providers(emu: &Emulator) -> String {
+    let Ok((200, body)) = call(&emu.url(), "GET", "/auth/v1/settings", "").await else {
+        return "unknown".into();
+    };
+    let settings: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let on: Vec<&str> = settings["external"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(name, on)| {
+            on.as_bool() == Some(true)
+                && !matches!(name.as_str(), "anonymous_users" | "email" | "phone")
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if on.is_empty() {
+        "none (--enable-provider NAME, or [auth.external.NAME] enabled = true)".into()
+    } else {
+        on.join(", ")
+    }
+}
+
+fn banner(emu: &Emulator, settings: &str, db: &str, providers: &str) -> String {
     let signing = match emu.signing_kid() {
         Some(kid) => format!("{} (kid {kid})", emu.signing_alg()),
         None => "HS256 (shared JWT secret, no kid)".to_string(),
@@ -175,7 +374,9 @@ fn banner(emu: &Emulator, db: &str) -> String {
          \x20       Auth URL: {auth}\n\
          \x20       JWKS URL: {jwks}\n\
          \x20          Inbox: {inbox}\n\
+         \x20       Settings: {settings}\n\
          \x20       Database: {db}\n\
+         \x20OAuth providers: {providers}\n\
          \x20    Signing key: {signing}\n\
          \x20Publishable key: {pk}\n\
          \x20     Secret key: {sk}\n\
@@ -196,9 +397,16 @@ fn banner(emu: &Emulator, db: &str) -> String {
 }
 
 async fn serve(args: Vec<String>) -> Result<(), String> {
-    let (cfg, db_label) = parse_config(args)?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let Options {
+        cfg,
+        db_label,
+        settings_label,
+    } = parse_config(args, &cwd)?;
     let emu = cfg.start().await.map_err(|e| e.to_string())?;
-    println!("{}", banner(&emu, &db_label));
+    let providers = enabled_providers(&emu).await;
+    println!("{}", banner(&emu, &settings_label, &db_label, &providers));
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
@@ -305,5 +513,76 @@ async fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(args: &[&str]) -> String {
+        let args = args.iter().map(|s| (*s).to_string()).collect();
+        match parse_config(args, Path::new("/nonexistent-dir-for-tests")) {
+            Ok(opts) => panic!("accepted: {:?}", opts.cfg),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_their_name() {
+        assert_eq!(error(&["--frobnicate"]), "unknown option: --frobnicate");
+        assert_eq!(
+            error(&["--anonymous-sign-ins=maybe"]),
+            "invalid --anonymous-sign-ins: maybe"
+        );
+        assert_eq!(
+            error(&["--otp-length", "11"]),
+            "invalid --otp-length: 11 (6 to 10)"
+        );
+        assert_eq!(
+            error(&["--email-max-frequency", "soon"]),
+            "invalid --email-max-frequency: soon"
+        );
+        assert_eq!(error(&["--config"]), "--config needs a value");
+        assert!(
+            error(&["--config", "missing.toml"])
+                .starts_with("cannot read /nonexistent-dir-for-tests/missing.toml: ")
+        );
+    }
+
+    #[test]
+    fn without_a_file_the_cli_defaults_then_the_flags() {
+        let args = [
+            "--anonymous-sign-ins",
+            "--otp-length=8",
+            "--enable-provider",
+            "github",
+        ];
+        let opts = match parse_config(
+            args.iter().map(|s| (*s).to_string()).collect(),
+            Path::new("/nonexistent-dir-for-tests"),
+        ) {
+            Ok(o) => o,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            opts.settings_label,
+            "the Supabase CLI's defaults (no supabase/config.toml)"
+        );
+        let expected = EmulatorConfig::supabase_cli_defaults()
+            .port(54321)
+            .bcrypt_cost(10)
+            .anonymous_sign_ins(true)
+            .otp_length(8)
+            .external_provider("github", true);
+        assert_eq!(format!("{:?}", opts.cfg), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn go_style_and_plain_durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5x"), None);
     }
 }

@@ -80,6 +80,32 @@ async fn official_supabase_js_client_against_the_emulator() {
         .start()
         .await
         .unwrap();
+    // Emulators with one non-default setting each, for the files that need one; each
+    // URL goes to node as `EMULATOR_<NAME>_URL`. The keys are the same everywhere.
+    let variants = [
+        (
+            "CONFIRMATIONS",
+            EmulatorConfig::default().autoconfirm(false),
+        ),
+        (
+            "SECURE_CHANGE_OFF",
+            EmulatorConfig::default().secure_email_change(false),
+        ),
+        (
+            // Tokens outlive a day, so a session can be older than GoTrue's 24 h window.
+            "SECURE_PASSWORD",
+            EmulatorConfig::default()
+                .secure_password_change(true)
+                .jwt_exp(Duration::from_secs(3 * 24 * 60 * 60)),
+        ),
+    ];
+    let mut extra = Vec::new();
+    for (name, cfg) in variants {
+        let variant = cfg.start().await.unwrap();
+        assert_eq!(variant.publishable_key(), emu.publishable_key());
+        assert_eq!(variant.secret_key(), emu.secret_key());
+        extra.push((name, variant));
+    }
     let mut cmd = Command::new("node");
     if major < 22 {
         // supabase-js always builds a Realtime client, which needs a global WebSocket.
@@ -97,6 +123,9 @@ async fn official_supabase_js_client_against_the_emulator() {
             "EMULATOR_REUSE_INTERVAL_MS",
             REUSE_INTERVAL.as_millis().to_string(),
         );
+    for (name, variant) in &extra {
+        cmd.env(format!("EMULATOR_{name}_URL"), variant.url());
+    }
     let output = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()
@@ -127,4 +156,7 @@ async fn official_supabase_js_client_against_the_emulator() {
             .starts_with("supabase-js")
     );
     emu.shutdown().await;
+    for (_, variant) in extra {
+        variant.shutdown().await;
+    }
 }

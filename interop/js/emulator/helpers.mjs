@@ -32,17 +32,29 @@ export function recordingFetch() {
   return { calls, fetch: fetchFn }
 }
 
-/** A supabase-js client against the emulator; `flowType` 'implicit' (default) or 'pkce'. */
-export function client({ key = PUBLISHABLE_KEY, flowType = 'implicit', fetch: fetchFn } = {}) {
-  return createClient(URL_, key, {
+/**
+ * The URL of an extra emulator with one non-default setting, started by
+ * tests/js_client.rs: 'CONFIRMATIONS' (autoconfirm off), 'SECURE_CHANGE_OFF'
+ * (secure email change off), 'SECURE_PASSWORD' (secure password change on).
+ */
+export function variantUrl(name) {
+  return env(`EMULATOR_${name}_URL`)
+}
+
+/**
+ * A supabase-js client against the emulator (or the one at `url`); `flowType`
+ * 'implicit' (default) or 'pkce'.
+ */
+export function client({ key = PUBLISHABLE_KEY, flowType = 'implicit', fetch: fetchFn, url = URL_ } = {}) {
+  return createClient(url, key, {
     auth: { autoRefreshToken: false, persistSession: true, detectSessionInUrl: false, flowType },
     global: fetchFn ? { fetch: fetchFn } : {},
   })
 }
 
 /** The service-role client (secret key). */
-export function adminClient() {
-  return createClient(URL_, SECRET_KEY, { auth: { autoRefreshToken: false, persistSession: false } })
+export function adminClient({ url = URL_ } = {}) {
+  return createClient(url, SECRET_KEY, { auth: { autoRefreshToken: false, persistSession: false } })
 }
 
 /** Decodes a JWT payload without verifying it. */
@@ -50,11 +62,18 @@ export function claimsOf(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'))
 }
 
-/** The newest inbox message to `to`. */
-export async function latestMail(to) {
-  const res = await fetch(`${URL_}/inbox/api/messages/latest?to=${encodeURIComponent(to)}`)
+/** The newest inbox message to `to` (in the emulator at `url`). */
+export async function latestMail(to, url = URL_) {
+  const res = await fetch(`${url}/inbox/api/messages/latest?to=${encodeURIComponent(to)}`)
   assert.equal(res.status, 200, `no mail for ${to}`)
   return res.json()
+}
+
+/** Every inbox message to `to` (in the emulator at `url`), oldest first. */
+export async function mailsTo(to, url = URL_) {
+  const res = await fetch(`${url}/inbox/api/messages?to=${encodeURIComponent(to)}`)
+  assert.equal(res.status, 200)
+  return (await res.json()).messages
 }
 
 /** GET without following redirects; returns [status, Location as URL]. */

@@ -6,7 +6,6 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::St;
-use super::oauth::PROVIDERS;
 
 pub(crate) async fn health() -> Json<Value> {
     Json(json!({
@@ -46,16 +45,22 @@ pub(crate) async fn settings(st: St) -> Json<Value> {
         "twitch",
         "twitter",
     ] {
-        external.insert(name.into(), json!(PROVIDERS.contains(&name)));
+        external.insert(
+            name.into(),
+            json!(st.config.external_providers.contains(name)),
+        );
     }
-    external.insert("email".into(), json!(true));
-    external.insert("phone".into(), json!(false));
-    external.insert("zoom".into(), json!(PROVIDERS.contains(&"zoom")));
+    external.insert("email".into(), json!(st.config.email_provider));
+    external.insert("phone".into(), json!(st.config.phone_provider));
+    external.insert(
+        "zoom".into(),
+        json!(st.config.external_providers.contains("zoom")),
+    );
     Json(json!({
         "external": external,
         "disable_signup": st.config.disable_signup,
         "mailer_autoconfirm": st.config.autoconfirm,
-        "phone_autoconfirm": false,
+        "phone_autoconfirm": st.config.phone_autoconfirm,
         "sms_provider": "",
         "saml_enabled": false,
         "saml_private_key_next_configured": false,

@@ -128,6 +128,12 @@ pub(crate) async fn enroll(
     };
     let p: EnrollParams = parse_json(&body)?;
     match p.factor_type.as_deref().unwrap_or("") {
+        "totp" if !st.config.mfa_totp_enroll => {
+            return Err(ApiError::unprocessable(
+                "mfa_totp_enroll_not_enabled",
+                "MFA enroll is disabled for TOTP",
+            ));
+        }
         "totp" => {}
         "phone" => {
             return Err(ApiError::unprocessable(
@@ -174,10 +180,19 @@ pub(crate) async fn enroll(
     Ok(Json(body))
 }
 
-/// The factor-type switch of `ChallengeFactor` and `VerifyFactor`: only TOTP is on.
-fn require_totp(factor: &FactorRecord, webauthn_code: &'static str) -> ApiResult<()> {
+/// The factor-type switch of `ChallengeFactor` and `VerifyFactor`: only TOTP can be on
+/// (`totp_on`: `[auth.mfa.totp] verify_enabled`).
+fn require_totp(
+    factor: &FactorRecord,
+    totp_on: bool,
+    webauthn_code: &'static str,
+) -> ApiResult<()> {
     match factor.factor_type.as_str() {
-        "totp" => Ok(()),
+        "totp" if totp_on => Ok(()),
+        "totp" => Err(ApiError::unprocessable(
+            "mfa_totp_verify_not_enabled",
+            "MFA verification is disabled for TOTP",
+        )),
         "phone" => Err(ApiError::unprocessable(
             "mfa_phone_verify_not_enabled",
             "MFA verification is disabled for Phone",
@@ -200,7 +215,11 @@ pub(crate) async fn challenge(
 ) -> ApiResult<Json<Value>> {
     let body = st.store.tx(|c| {
         let (_, factor) = authed_factor(&st, c, &caller, &path)?;
-        require_totp(&factor, "mfa_webauthn_verify_not_enabled")?;
+        require_totp(
+            &factor,
+            st.config.mfa_totp_verify,
+            "mfa_webauthn_verify_not_enabled",
+        )?;
         let ch = factors::create_challenge(c, &factor, &caller.ip, st.now())?;
         let expires_at = ch.created_at.div_euclid(MICROS) + mfa::CHALLENGE_EXPIRY_SECS;
         Ok::<_, ApiError>(
@@ -254,7 +273,11 @@ pub(crate) async fn verify(
             return Err(ApiError::validation("Code needs to be non-empty"));
         }
         // GoTrue answers a disabled WebAuthn verification with the enrolment code.
-        require_totp(&factor, "mfa_webauthn_enroll_not_enabled")?;
+        require_totp(
+            &factor,
+            st.config.mfa_totp_verify,
+            "mfa_webauthn_enroll_not_enabled",
+        )?;
         let challenge = match &challenge_id {
             Some(id) => factors::find_challenge(c, &factor.id, id)?,
             None => None,

@@ -15,6 +15,7 @@ mod mfa;
 mod middleware;
 mod oauth;
 mod otp;
+mod reauthenticate;
 mod signup;
 mod token;
 mod token_refresh;
@@ -61,6 +62,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/verify", get(verify::verify_get).post(verify::verify_post))
         .route("/user", get(user::get_user).put(user::update_user))
         .route("/logout", post(user::logout))
+        .route("/reauthenticate", get(reauthenticate::reauthenticate))
         .route("/authorize", get(oauth::authorize))
         .route("/callback", get(oauth::callback).post(oauth::callback))
         .route("/invite", post(admin::invite))

@@ -18,28 +18,6 @@ use crate::store::tokens::{self, FlowState, OAuthCode};
 use crate::store::users::{self, IdentityRecord, UserRecord};
 use crate::util::{html_escape, random_alnum, sha224_hex};
 
-/// Provider names the local provider answers to.
-pub(crate) const PROVIDERS: &[&str] = &[
-    "apple",
-    "azure",
-    "bitbucket",
-    "discord",
-    "facebook",
-    "figma",
-    "github",
-    "gitlab",
-    "google",
-    "keycloak",
-    "linkedin_oidc",
-    "notion",
-    "slack_oidc",
-    "spotify",
-    "twitch",
-    "twitter",
-    "workos",
-    "zoom",
-];
-
 /// Query parameters GoTrue consumes itself (the rest go to the provider).
 const RESERVED: &[&str] = &[
     "provider",
@@ -68,7 +46,7 @@ fn found(location: &str) -> Response {
 
 pub(crate) async fn authorize(st: St, query: QueryMap) -> ApiResult<Response> {
     let provider = query.get("provider").unwrap_or("").to_string();
-    if !PROVIDERS.contains(&provider.as_str()) {
+    if !st.config.external_providers.contains(&provider) {
         return Err(ApiError::validation(
             "Unsupported provider: provider is not enabled",
         ));

@@ -126,6 +126,12 @@ async fn send_magic_link(
     data: serde_json::Map<String, Value>,
     (code_challenge, method): (Option<&str>, Option<&str>),
 ) -> ApiResult<Json<Value>> {
+    if !st.config.email_provider {
+        return Err(ApiError::unprocessable(
+            "email_provider_disabled",
+            "Email logins are disabled",
+        ));
+    }
     let challenge = pkce::validate(code_challenge, method)?;
     let redirect_to = redirect_target(st, caller, query);
     magic_link(st, email, data, challenge, &redirect_to).await?;
@@ -237,6 +243,13 @@ pub(crate) async fn recover(
     query: QueryMap,
     JsonBody(p): JsonBody<MagicLinkParams>,
 ) -> ApiResult<Json<Value>> {
+    // GoTrue's `requireEmailProvider` middleware, before the body is looked at.
+    if !st.config.email_provider {
+        return Err(ApiError::bad_request(
+            "email_provider_disabled",
+            "Email logins are disabled",
+        ));
+    }
     let email = p.email.unwrap_or_default();
     if email.is_empty() {
         return Err(ApiError::unprocessable(
@@ -305,6 +318,12 @@ pub(crate) async fn resend(
         ));
     }
     let email = p.email.unwrap_or_default();
+    if !email.is_empty() && !st.config.email_provider {
+        return Err(ApiError::bad_request(
+            "email_provider_disabled",
+            "Email logins are disabled",
+        ));
+    }
     check_email(&email)?;
     let challenge = pkce::validate(
         p.code_challenge.as_deref(),

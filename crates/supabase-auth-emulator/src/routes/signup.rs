@@ -66,17 +66,24 @@ pub(super) fn new_email_user(
     user.app_metadata.insert("provider".into(), json!("email"));
     user.app_metadata
         .insert("providers".into(), json!(["email"]));
+    let identity_data = email_identity_data(&user.id, &user.email, data);
+    user.user_metadata = identity_data.clone();
+    let identity = IdentityRecord::new(&user.id, "email", &user.id, identity_data, now);
+    (user, identity)
+}
+
+/// A new email identity's data: `structs.Map(provider.Claims{Subject, Email})` (so both
+/// `*_verified` flags, false) plus the signup `data` where it does not clash.
+fn email_identity_data(id: &str, email: &str, data: Map<String, Value>) -> Map<String, Value> {
     let mut identity_data = Map::new();
-    identity_data.insert("sub".into(), json!(user.id));
-    identity_data.insert("email".into(), json!(user.email));
+    identity_data.insert("sub".into(), json!(id));
+    identity_data.insert("email".into(), json!(email));
     identity_data.insert("email_verified".into(), json!(false));
     identity_data.insert("phone_verified".into(), json!(false));
     for (k, v) in data {
         identity_data.entry(k).or_insert(v);
     }
-    user.user_metadata = identity_data.clone();
-    let identity = IdentityRecord::new(&user.id, "email", &user.id, identity_data, now);
-    (user, identity)
+    identity_data
 }
 
 /// Inserts a user and its identity.
@@ -177,6 +184,12 @@ pub(crate) async fn signup(
         p.code_challenge.as_deref(),
         p.code_challenge_method.as_deref(),
     )?;
+    if !st.config.email_provider {
+        return Err(ApiError::bad_request(
+            "email_provider_disabled",
+            "Email signups are disabled",
+        ));
+    }
     check_email(&email)?;
     let redirect_to = redirect_target(&st, &caller, &query);
     let data = data_map(p.data);
@@ -192,12 +205,15 @@ pub(crate) async fn signup(
             }
             return Ok(Json(obfuscated_user(&st, &user, data)));
         }
-        // Unconfirmed: the row is left as is, but a new confirmation goes out.
-        let body = st.store.tx(|c| {
-            send_confirmation(&st, c, &mut user, challenge.as_ref(), &redirect_to)?;
-            Ok::<_, ApiError>(user_json(c, &user)?)
-        })?;
-        return Ok(Json(body));
+        return signup_unconfirmed(
+            &st,
+            &caller,
+            &mut user,
+            data,
+            challenge.as_ref(),
+            &redirect_to,
+        )
+        .map(Json);
     }
 
     let hashed = crate::password::hash(password, st.config.bcrypt_cost).await?;
@@ -229,6 +245,71 @@ pub(crate) async fn signup(
         }
     })?;
     Ok(Json(body))
+}
+
+/// A signup for an address whose user exists unconfirmed (invited, created by an admin,
+/// or an earlier signup). GoTrue leaves the row alone ("we can't be sure of their
+/// claimed identity"), so this request's password and `data` are not stored. With
+/// autoconfirm the address is confirmed and a session answered (the user keeps no
+/// password if they had none); without, a new confirmation goes out.
+fn signup_unconfirmed(
+    st: &AppState,
+    caller: &Caller,
+    user: &mut UserRecord,
+    data: Map<String, Value>,
+    challenge: Option<&pkce::Challenge>,
+    redirect_to: &str,
+) -> ApiResult<Value> {
+    st.store.tx(|c| {
+        let now = st.now();
+        ensure_email_identity(c, user, data, now)?;
+        if st.config.autoconfirm {
+            // `User.Confirm`: confirmed now, and the pending invite or confirmation voided.
+            user.confirm_email(now);
+            tokens::clear_otts(c, &user.id)?;
+            users::save(c, user, now)?;
+            let m = session::issue(
+                st,
+                c,
+                user,
+                "password",
+                caller.user_agent.as_deref(),
+                Extras::default(),
+            )?;
+            return Ok(Value::Object(m));
+        }
+        send_confirmation(st, c, user, challenge, redirect_to)?;
+        let mut body = user_json(c, user)?;
+        if user.invited_at.is_some()
+            && let Value::Object(m) = &mut body
+        {
+            // GoTrue strips an invited user's metadata and identities from this answer.
+            m.insert("user_metadata".into(), json!({}));
+            m.insert("identities".into(), json!([]));
+        }
+        Ok(body)
+    })
+}
+
+/// Gives an unconfirmed user the email identity signup expects: when missing, one is
+/// created from the address and `data`, and it becomes the only identity, its data the
+/// user's metadata (`RemoveUnconfirmedIdentities`).
+fn ensure_email_identity(
+    c: &Connection,
+    user: &mut UserRecord,
+    data: Map<String, Value>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let identities = users::identities(c, &user.id)?;
+    if identities.iter().any(|i| i.provider == "email") {
+        return Ok(());
+    }
+    let identity_data = email_identity_data(&user.id, &user.email, data);
+    let identity = IdentityRecord::new(&user.id, "email", &user.id, identity_data, now);
+    users::delete_identities(c, &user.id)?;
+    users::upsert_identity(c, &identity)?;
+    user.user_metadata = identity.identity_data;
+    users::refresh_providers(c, user)
 }
 
 /// The fake user GoTrue returns for a repeated signup of a confirmed address, so

@@ -82,6 +82,12 @@ async fn password_grant(st: &AppState, caller: &Caller, p: PasswordParams) -> Ap
                 "Phone logins are disabled",
             ));
         }
+        (false, true) if !st.config.email_provider => {
+            return Err(ApiError::unprocessable(
+                "email_provider_disabled",
+                "Email logins are disabled",
+            ));
+        }
         (false, true) => {}
     }
     let user = st

@@ -11,6 +11,7 @@ use super::St;
 use super::auth::{Authed, require_user};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, JsonBody, QueryMap};
+use super::reauthenticate;
 use super::signup::{check_email, redirect_target};
 use crate::mailer::{self, MailKind};
 use crate::pkce::{self, Challenge};
@@ -46,6 +47,9 @@ pub(crate) struct UserUpdateParams {
     code_challenge: Option<String>,
     #[serde(default)]
     code_challenge_method: Option<String>,
+    /// The code from `GET /reauthenticate`, for a password change.
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// A user with a verified MFA factor changes password, email or phone only from an
@@ -97,6 +101,19 @@ pub(crate) async fn update_user(
     JsonBody(p): JsonBody<UserUpdateParams>,
 ) -> ApiResult<Json<Value>> {
     let authed = st.store.tx(|c| require_user(&st, c, &caller))?;
+    // `validateUserUpdateParams`: a present password is checked even when empty.
+    let email = p
+        .email
+        .clone()
+        .filter(|e| !e.is_empty())
+        .map(|e| e.to_lowercase());
+    if let Some(e) = &email {
+        check_email(e)?;
+    }
+    if let Some(password) = &p.password {
+        crate::password::check_length(password)?;
+        crate::password::check_strength(password)?;
+    }
     if p.app_metadata.as_ref().is_some_and(|v| !v.is_null()) {
         return Err(ApiError::forbidden(
             "not_admin",
@@ -110,13 +127,18 @@ pub(crate) async fn update_user(
             "Unsupported phone provider",
         ));
     }
-    let email = p
-        .email
-        .clone()
-        .filter(|e| !e.is_empty())
-        .map(|e| e.to_lowercase());
-    if let Some(e) = &email {
-        check_email(e)?;
+    if authed.user.is_anonymous
+        && p.password.as_deref().is_some_and(|s| !s.is_empty())
+        && email.is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "Updating password of an anonymous user without an email or phone is not allowed",
+        ));
+    }
+    let new_email = email.filter(|e| *e != authed.user.email);
+    if let Some(e) = &new_email {
+        st.store.tx(|c| check_email_free(c, e, &authed.user.id))?;
     }
     let challenge = pkce::validate(
         p.code_challenge.as_deref(),
@@ -125,15 +147,23 @@ pub(crate) async fn update_user(
     let redirect_to = redirect_target(&st, &caller, &query);
 
     let mut new_hash = None;
-    if let Some(password) = p.password.clone().filter(|s| !s.is_empty()) {
-        if authed.user.is_anonymous && authed.user.email.is_empty() && email.is_none() {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
-                "Updating password of an anonymous user without an email or phone is not allowed",
-            ));
+    if let Some(password) = p.password.clone() {
+        if st.config.secure_password_change
+            && reauthenticate::needs_nonce(&st, authed.session.as_ref().map(|s| s.created_at))
+        {
+            let nonce = p.nonce.as_deref().unwrap_or("");
+            if nonce.is_empty() {
+                return Err(ApiError::bad_request(
+                    "reauthentication_needed",
+                    "Password update requires reauthentication",
+                ));
+            }
+            // Spent here, as GoTrue does before its other password checks.
+            st.store.tx(|c| {
+                let user = users::get(c, &authed.user.id)?.ok_or_else(user_gone)?;
+                reauthenticate::verify_nonce(&st, c, &user, nonce)
+            })?;
         }
-        crate::password::check_length(&password)?;
-        crate::password::check_strength(&password)?;
         if let Some(current) = authed
             .user
             .encrypted_password
@@ -151,14 +181,10 @@ pub(crate) async fn update_user(
 
     let body = st.store.tx(|c| {
         let now = st.now();
-        let mut user = users::get(c, &authed.user.id)?.ok_or_else(|| {
-            ApiError::forbidden(
-                "user_not_found",
-                "User from sub claim in JWT does not exist",
-            )
-        })?;
+        let mut user = users::get(c, &authed.user.id)?.ok_or_else(user_gone)?;
         if let Some(hash) = new_hash {
             user.encrypted_password = Some(hash);
+            forget_pending_tokens(c, &mut user)?;
             // A password change signs out every other session of the user.
             let keep = authed.session.as_ref().map(|s| s.id.as_str());
             sessions::delete_for_user(c, &user.id, keep)?;
@@ -166,15 +192,13 @@ pub(crate) async fn update_user(
         if let Some(Value::Object(data)) = &p.data {
             merge_metadata(&mut user.user_metadata, data);
         }
-        if let Some(new_email) = email.filter(|e| *e != user.email) {
-            if users::find_by_email(c, &new_email)?.is_some_and(|u| u.id != user.id) {
-                return Err(ApiError::unprocessable(
-                    "email_exists",
-                    "A user with this email address has already been registered",
-                ));
-            }
-            if st.config.autoconfirm {
-                apply_email_change(c, &mut user, &new_email, now)?;
+        if let Some(new_email) = new_email.filter(|e| *e != user.email) {
+            check_email_free(c, &new_email, &user.id)?;
+            if user.is_anonymous && st.config.autoconfirm {
+                // Like a signup: the anonymous user gets the address at once. A
+                // permanent user always confirms a new address, autoconfirm or not.
+                user.new_email = new_email;
+                apply_email_change(c, &mut user, now)?;
             } else {
                 send_email_change(
                     &st,
@@ -192,8 +216,37 @@ pub(crate) async fn update_user(
     Ok(Json(body))
 }
 
-/// Sends email-change confirmations: to the new address, and to the current one
-/// when secure email change is on.
+fn user_gone() -> ApiError {
+    ApiError::forbidden(
+        "user_not_found",
+        "User from sub claim in JWT does not exist",
+    )
+}
+
+/// 422 `email_exists` when another user has `email`.
+fn check_email_free(c: &Connection, email: &str, user_id: &str) -> ApiResult<()> {
+    if users::find_by_email(c, email)?.is_some_and(|u| u.id != user_id) {
+        return Err(ApiError::unprocessable(
+            "email_exists",
+            "A user with this email address has already been registered",
+        ));
+    }
+    Ok(())
+}
+
+/// `User.UpdatePassword`: a new password voids every pending email token (signup,
+/// recovery, email change, reauthentication) and its sent-at time; `new_email` stays.
+fn forget_pending_tokens(c: &Connection, user: &mut UserRecord) -> rusqlite::Result<()> {
+    user.confirmation_sent_at = None;
+    user.recovery_sent_at = None;
+    user.email_change_sent_at = None;
+    user.phone_change_sent_at = None;
+    user.reauthentication_sent_at = None;
+    ott::clear_otts(c, &user.id)
+}
+
+/// Sends email-change confirmations (`sendEmailChange`): to the new address, and to
+/// the current one when secure email change is on and the user has one.
 pub(super) fn send_email_change(
     st: &AppState,
     c: &Connection,
@@ -261,41 +314,40 @@ pub(super) fn send_email_change(
     Ok(())
 }
 
-/// Makes `new_email` the user's confirmed address and updates the email identity.
-pub(super) fn apply_email_change(
-    c: &Connection,
-    user: &mut UserRecord,
-    new_email: &str,
-    now: i64,
-) -> ApiResult<()> {
-    user.email = new_email.to_lowercase();
-    user.new_email.clear();
-    user.email_change_sent_at = None;
-    user.email_change_confirm_status = 0;
-    user.email_confirmed_at = Some(now);
-    user.is_anonymous = false;
+/// Makes `user.new_email` the user's address (the end of `emailChangeVerify` and
+/// `ConfirmEmailChange`): the email identity gets the address and `email_verified`
+/// (one is created if missing), the user stops being anonymous, every one-time token
+/// goes, and an unconfirmed address is confirmed. `email_change_sent_at` stays, and
+/// `app_metadata` is left to the caller (`/verify` recomputes it, `PUT /user` does not).
+pub(super) fn apply_email_change(c: &Connection, user: &mut UserRecord, now: i64) -> ApiResult<()> {
+    let new_email = user.new_email.to_lowercase();
     let existing = users::identities(c, &user.id)?
         .into_iter()
         .find(|i| i.provider == "email");
     let identity = match existing {
         Some(mut i) => {
-            i.identity_data.insert("email".into(), json!(user.email));
-            i.updated_at = now;
+            i.identity_data.insert("email".into(), json!(new_email));
+            i.identity_data.insert("email_verified".into(), json!(true));
             i
         }
         None => {
             let mut data = Map::new();
             data.insert("sub".into(), json!(user.id));
-            data.insert("email".into(), json!(user.email));
-            data.insert("email_verified".into(), json!(false));
+            data.insert("email".into(), json!(new_email));
+            data.insert("email_verified".into(), json!(true));
             data.insert("phone_verified".into(), json!(false));
             IdentityRecord::new(&user.id, "email", &user.id, data, now)
         }
     };
     users::upsert_identity(c, &identity)?;
-    users::refresh_providers(c, user)?;
-    ott::clear_ott(c, &user.id, OttType::EmailChangeNew)?;
-    ott::clear_ott(c, &user.id, OttType::EmailChangeCurrent)?;
+    user.is_anonymous = false;
+    user.email = new_email;
+    user.new_email.clear();
+    user.email_change_confirm_status = 0;
+    ott::clear_otts(c, &user.id)?;
+    if !user.email_confirmed() {
+        user.confirm_email(now);
+    }
     Ok(())
 }
 

@@ -107,25 +107,23 @@ fn consume(
     }
     match kind {
         "email_change" => {
-            let other = match ott_type {
-                OttType::EmailChangeNew => OttType::EmailChangeCurrent,
-                _ => OttType::EmailChangeNew,
-            };
-            let other_pending = tokens::find_ott_for_user(c, &user.id, other)?;
-            if st.config.secure_email_change
-                && other_pending
+            // GoTrue holds a secure change at the first confirmation only when
+            // autoconfirm is off (`emailChangeVerify`; supabase/auth#2600): with it
+            // on, either link or code completes the change and voids the other.
+            if !st.config.autoconfirm
+                && st.config.secure_email_change
                 && user.email_change_confirm_status == 0
+                && !user.email.is_empty()
             {
                 user.email_change_confirm_status = 1;
                 tokens::clear_ott(c, &user.id, ott_type)?;
                 users::save(c, &mut user, now)?;
                 return Ok(Verified::EmailChangeFirst);
             }
-            let new_email = user.new_email.clone();
-            if new_email.is_empty() {
+            if user.new_email.is_empty() {
                 return Err(otp_expired("Token has expired or is invalid"));
             }
-            apply_email_change(c, &mut user, &new_email, now)?;
+            apply_email_change(c, &mut user, now)?;
         }
         _ => confirm(c, &mut user, now)?,
     }

@@ -11,6 +11,7 @@ pub(crate) enum OttType {
     Recovery,
     EmailChangeNew,
     EmailChangeCurrent,
+    Reauthentication,
 }
 
 impl OttType {
@@ -20,6 +21,7 @@ impl OttType {
             OttType::Recovery => "recovery_token",
             OttType::EmailChangeNew => "email_change_token_new",
             OttType::EmailChangeCurrent => "email_change_token_current",
+            OttType::Reauthentication => "reauthentication_token",
         }
     }
 }
@@ -274,16 +276,16 @@ pub(crate) fn take_oauth_code(c: &Connection, code: &str) -> rusqlite::Result<Op
     Ok(found)
 }
 
-/// Whether the user has a token of `kind`.
-pub(crate) fn find_ott_for_user(
+/// The stored hash of the user's token of `kind`, if any.
+pub(crate) fn ott_hash_for_user(
     c: &Connection,
     user_id: &str,
     kind: OttType,
-) -> rusqlite::Result<bool> {
+) -> rusqlite::Result<Option<String>> {
     c.query_row(
-        "SELECT COUNT(*) FROM one_time_tokens WHERE user_id = ?1 AND token_type = ?2",
+        "SELECT token_hash FROM one_time_tokens WHERE user_id = ?1 AND token_type = ?2",
         params![user_id, kind.as_str()],
-        |r| r.get::<_, i64>(0),
+        |r| r.get(0),
     )
-    .map(|n| n > 0)
+    .optional()
 }
