@@ -83,12 +83,14 @@ const DEFAULT_PROVIDERS: &[&str] = &[
 /// refresh-token reuse interval, bcrypt cost 4, site URL `http://127.0.0.1:3000`,
 /// an `apikey` required on `/auth/v1`, anonymous sign-ins enabled, a 1 s per-user
 /// email send frequency limit (as the Supabase CLI), 6-digit OTPs valid 3600 s,
-/// every built-in OAuth provider enabled, TOTP MFA on, phone sign-ups off.
+/// every built-in OAuth provider enabled, TOTP MFA on, manual identity linking on,
+/// phone sign-ups on and confirmed at once (SMS codes land in the inbox).
 ///
 /// [`EmulatorConfig::supabase_cli_defaults`] has the Supabase CLI's defaults instead
 /// (what `supabase start` does with the `config.toml` of `supabase init`): anonymous
-/// sign-ins off, no OAuth provider, TOTP MFA off, and `https://127.0.0.1:3000` in the
-/// redirect allow list. [`EmulatorConfig::from_supabase_config`] reads a project's
+/// sign-ins off, no OAuth provider, TOTP MFA off, manual linking off, and
+/// `https://127.0.0.1:3000` in the redirect allow list.
+/// [`EmulatorConfig::from_supabase_config`] reads a project's
 /// `supabase/config.toml` on top of those; the `supabase-auth-emulator` binary starts
 /// from them too.
 #[derive(Clone)]
@@ -117,6 +119,9 @@ pub struct EmulatorConfig {
     pub(crate) external_providers: BTreeSet<String>,
     pub(crate) mfa_totp_enroll: bool,
     pub(crate) mfa_totp_verify: bool,
+    pub(crate) sms_max_frequency: Duration,
+    pub(crate) sms_otp_exp: Duration,
+    pub(crate) manual_linking: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -141,12 +146,14 @@ impl Default for EmulatorConfig {
             secure_email_change: true,
             secure_password_change: false,
             email_provider: true,
-            phone_provider: false,
-            // What `/settings` has always said; the CLI's is true.
-            phone_autoconfirm: false,
+            phone_provider: true,
+            phone_autoconfirm: true,
             external_providers: DEFAULT_PROVIDERS.iter().map(|p| (*p).to_string()).collect(),
             mfa_totp_enroll: true,
             mfa_totp_verify: true,
+            sms_max_frequency: Duration::from_secs(5),
+            sms_otp_exp: Duration::from_secs(6000),
+            manual_linking: true,
         }
     }
 }
@@ -181,6 +188,9 @@ impl fmt::Debug for EmulatorConfig {
             .field("external_providers", &self.external_providers)
             .field("mfa_totp_enroll", &self.mfa_totp_enroll)
             .field("mfa_totp_verify", &self.mfa_totp_verify)
+            .field("sms_max_frequency", &self.sms_max_frequency)
+            .field("sms_otp_exp", &self.sms_otp_exp)
+            .field("manual_linking", &self.manual_linking)
             .finish_non_exhaustive()
     }
 }
@@ -315,15 +325,17 @@ impl EmulatorConfig {
     }
 
     /// Whether the phone provider is on (`[auth.sms] enable_signup`,
-    /// `GOTRUE_EXTERNAL_PHONE_ENABLED`): phone sign-ups and sign-ins. Default false.
+    /// `GOTRUE_EXTERNAL_PHONE_ENABLED`): phone sign-ups and sign-ins, their SMS codes
+    /// delivered to the inbox. Default true here, false in
+    /// [`EmulatorConfig::supabase_cli_defaults`].
     pub fn phone_provider(mut self, on: bool) -> Self {
         self.phone_provider = on;
         self
     }
 
     /// Whether phone sign-ups are confirmed at once (`GOTRUE_SMS_AUTOCONFIRM`, the
-    /// opposite of `[auth.sms] enable_confirmations`). Default false here (what
-    /// `/settings` has always reported); true in [`EmulatorConfig::supabase_cli_defaults`].
+    /// opposite of `[auth.sms] enable_confirmations`). Default true, as in
+    /// [`EmulatorConfig::supabase_cli_defaults`].
     pub fn phone_autoconfirm(mut self, on: bool) -> Self {
         self.phone_autoconfirm = on;
         self
@@ -381,9 +393,10 @@ impl EmulatorConfig {
     ///
     /// They differ from [`EmulatorConfig::default`] in: anonymous sign-ins off
     /// (`enable_anonymous_sign_ins = false`), no OAuth provider on, TOTP MFA off
-    /// (`[auth.mfa.totp] enroll_enabled = verify_enabled = false`), the redirect allow
-    /// list `["https://127.0.0.1:3000"]` (`additional_redirect_urls`), and phone
-    /// autoconfirm on (`[auth.sms] enable_confirmations = false`). The rest is the same:
+    /// (`[auth.mfa.totp] enroll_enabled = verify_enabled = false`), manual linking off
+    /// (`enable_manual_linking = false`), the redirect allow
+    /// list `["https://127.0.0.1:3000"]` (`additional_redirect_urls`), and the phone
+    /// provider off (`[auth.sms] enable_signup = false`). The rest is the same:
     /// sign-ups on, email autoconfirm on, secure email change on, secure password
     /// change off, 1 s email frequency, 6-digit OTPs valid 3600 s, 3600 s access
     /// tokens, a 10 s refresh-token reuse interval, site URL `http://127.0.0.1:3000`.
@@ -437,5 +450,31 @@ impl EmulatorConfig {
             )
         })?;
         Self::from_supabase_config(&text).map_err(|e| e.in_file(path))
+    }
+
+    /// Least time between two SMS codes of a kind to one user (`[auth.sms]
+    /// max_frequency`, `GOTRUE_SMS_MAX_FREQUENCY`); a sooner one is 429
+    /// `over_sms_send_rate_limit`. Zero turns the check off. Default 5 s, as the CLI.
+    pub fn sms_max_frequency(mut self, every: Duration) -> Self {
+        self.sms_max_frequency = every;
+        self
+    }
+
+    /// Lifetime of SMS codes (`GOTRUE_SMS_OTP_EXP`). Default 6000 s, what the Supabase
+    /// CLI sets.
+    pub fn sms_otp_exp(mut self, exp: Duration) -> Self {
+        self.sms_otp_exp = exp;
+        self
+    }
+
+    /// Whether signed-in users may link and unlink identities themselves
+    /// (`GOTRUE_SECURITY_MANUAL_LINKING_ENABLED`, the CLI's `[auth] enable_manual_linking`):
+    /// `GET /user/identities/authorize` (auth-js `linkIdentity`) and
+    /// `DELETE /user/identities/{id}` (`unlinkIdentity`); off, both answer 404
+    /// `manual_linking_disabled`. Default true here, false in
+    /// [`EmulatorConfig::supabase_cli_defaults`].
+    pub fn manual_linking(mut self, on: bool) -> Self {
+        self.manual_linking = on;
+        self
     }
 }

@@ -57,8 +57,8 @@ impl std::fmt::Debug for RecordedRequest {
     }
 }
 
-/// An email the emulator would have sent; read it with [`Emulator::inbox`] or
-/// `GET /inbox/api/messages`.
+/// An email (or SMS, with [`Email::channel`] `sms`) the emulator would have sent; read
+/// it with [`Emulator::inbox`] or `GET /inbox/api/messages`.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Email {
@@ -69,7 +69,8 @@ pub struct Email {
     /// Subject line.
     pub subject: String,
     /// `signup`, `magiclink`, `recovery`, `email_change`, `invite` or `reauthentication`
-    /// (a code only: no link, no token hash).
+    /// (a code only: no link, no token hash); for an SMS the `verifyOtp` type of its
+    /// code, `sms` or `phone_change`, or `reauthentication`.
     pub kind: String,
     /// The one-time code (6 digits by default), for `verifyOtp({ email, token, type: 'email' })`.
     pub otp: String,
@@ -83,6 +84,11 @@ pub struct Email {
     pub html: String,
     /// When it was sent (RFC 3339).
     pub sent_at: String,
+    /// `email`, or for an SMS the channel GoTrue was asked to use (`sms`).
+    pub channel: String,
+    /// An SMS's text (GoTrue's default template, `Your code is 123456`); empty for
+    /// emails, whose body is [`Email::html`].
+    pub body: String,
 }
 
 impl std::fmt::Debug for Email {
@@ -91,6 +97,7 @@ impl std::fmt::Debug for Email {
             .field("id", &self.id)
             .field("to", &self.to)
             .field("kind", &self.kind)
+            .field("channel", &self.channel)
             .field("sent_at", &self.sent_at)
             .finish_non_exhaustive()
     }

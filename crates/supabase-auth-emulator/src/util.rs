@@ -156,16 +156,9 @@ pub(crate) fn validate_email(email: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// GoTrue's phone normalisation: strip `+`, spaces and dashes; must then be 8-15 digits (E.164).
+/// GoTrue's `validatePhone` (see [`crate::phone::normalize`]).
 pub(crate) fn normalize_phone(phone: &str) -> Option<String> {
-    let digits: String = phone
-        .chars()
-        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))
-        .collect();
-    let valid = (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    valid.then_some(digits)
+    crate::phone::normalize(phone)
 }
 
 /// Parses a Go duration string like `"24h"`, `"1h30m"`, `"90s"` into seconds.

@@ -135,3 +135,15 @@ export function wrongTotp(secret, atMs = Date.now()) {
 export async function stepSafe() {
   while ((Date.now() / 1000) % 30 >= 25) await sleep(250)
 }
+
+/** A unique E.164 number per test (`+1555` and seven random digits), for SMS limits. */
+export function phone() {
+  return `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`
+}
+
+/** The newest SMS to `number` (any spelling GoTrue accepts) in the emulator at `url`. */
+export async function latestSms(number, url = URL_) {
+  const res = await fetch(`${url}/inbox/api/messages/latest?channel=sms&to=${encodeURIComponent(number)}`)
+  assert.equal(res.status, 200, `no SMS for ${number}`)
+  return res.json()
+}

@@ -5,16 +5,21 @@ pub(crate) mod admin;
 mod admin_factors;
 pub(crate) mod auth;
 pub(crate) mod error;
+mod external;
 pub(crate) mod extract;
 mod faults;
 mod generate_link;
+mod id_token;
+mod identities;
 mod inbox;
 mod keys;
 mod meta;
 mod mfa;
 mod middleware;
 mod oauth;
+mod oidc_provider;
 mod otp;
+mod phone;
 mod reauthenticate;
 mod signup;
 mod token;
@@ -62,6 +67,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/verify", get(verify::verify_get).post(verify::verify_post))
         .route("/user", get(user::get_user).put(user::update_user))
         .route("/logout", post(user::logout))
+        .route("/user/identities/authorize", get(identities::authorize))
+        .route("/user/identities/{identity_id}", delete(identities::unlink))
         .route("/reauthenticate", get(reauthenticate::reauthenticate))
         .route("/authorize", get(oauth::authorize))
         .route("/callback", get(oauth::callback).post(oauth::callback))
@@ -98,6 +105,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             "/oauth-provider/authorize",
             get(oauth::consent_page).post(oauth::consent_submit),
+        )
+        .route(
+            "/oauth-provider/.well-known/openid-configuration",
+            get(oidc_provider::openid_configuration),
+        )
+        .route("/oauth-provider/jwks", get(oidc_provider::jwks))
+        .route(
+            "/oauth-provider/id_token",
+            post(oidc_provider::issue_id_token),
         )
         .route("/inbox", get(inbox::page))
         .route("/inbox/{id}", get(inbox::message_page))

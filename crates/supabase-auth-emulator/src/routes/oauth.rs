@@ -10,12 +10,14 @@ use serde_json::{Map, Value, json};
 
 use super::St;
 use super::error::{ApiError, ApiResult};
+use super::external::{ProviderUser, link_to_user, sign_in_or_up};
 use super::extract::{LimitedBody, QueryMap};
 use super::verify::redirect_with;
 use crate::session::{self, Extras};
 use crate::state::AppState;
+use crate::store::links;
 use crate::store::tokens::{self, FlowState, OAuthCode};
-use crate::store::users::{self, IdentityRecord, UserRecord};
+use crate::store::users;
 use crate::util::{html_escape, random_alnum, sha224_hex};
 
 /// Query parameters GoTrue consumes itself (the rest go to the provider).
@@ -45,6 +47,16 @@ fn found(location: &str) -> Response {
 }
 
 pub(crate) async fn authorize(st: St, query: QueryMap) -> ApiResult<Response> {
+    start_flow(&st, &query, None)
+}
+
+/// `GetExternalProviderRedirectURL`: saves the flow state (with the user to link the
+/// identity to, for manual linking) and answers with the consent page's URL.
+pub(crate) fn start_flow(
+    st: &AppState,
+    query: &QueryMap,
+    link_target: Option<&str>,
+) -> ApiResult<Response> {
     let provider = query.get("provider").unwrap_or("").to_string();
     if !st.config.external_providers.contains(&provider) {
         return Err(ApiError::validation(
@@ -62,11 +74,17 @@ pub(crate) async fn authorize(st: St, query: QueryMap) -> ApiResult<Response> {
         .unwrap_or_default();
     let mut flow = FlowState::new(None, &method, &code_challenge, &provider, "oauth", now);
     flow.redirect_to = redirect_to;
-    st.store.tx(|c| tokens::save_flow_state(c, &flow, now))?;
+    st.store.tx(|c| {
+        tokens::save_flow_state(c, &flow, now)?;
+        if let Some(user_id) = link_target {
+            links::put(c, &flow.id, user_id)?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
 
     let mut provider_url = url::form_urlencoded::Serializer::new(String::new());
     provider_url
-        .append_pair("client_id", "supabase-auth-emulator")
+        .append_pair("client_id", crate::oidc::CLIENT_ID)
         .append_pair("redirect_uri", &format!("{}/callback", st.auth_url()))
         .append_pair("response_type", "code")
         .append_pair("scope", query.get("scopes").unwrap_or(""))
@@ -204,14 +222,8 @@ fn oauth_error_redirect(
     ))
 }
 
-/// Finds or creates the user for a provider identity (linking by verified email).
-fn upsert_oauth_user(
-    st: &AppState,
-    c: &rusqlite::Connection,
-    provider: &str,
-    code: &OAuthCode,
-) -> ApiResult<UserRecord> {
-    let now = st.now();
+/// The provider's user behind a consent-page answer (always a verified email).
+fn consent_user(st: &AppState, provider: &str, code: &OAuthCode) -> ProviderUser {
     let provider_id = sha224_hex(&format!("{provider}:{}", code.email))[..20].to_string();
     let name = if code.name.is_empty() {
         code.email.split('@').next().unwrap_or("").to_string()
@@ -223,47 +235,31 @@ fn upsert_oauth_user(
     data.insert("email".into(), json!(code.email));
     data.insert("email_verified".into(), json!(true));
     data.insert("full_name".into(), json!(name));
-    data.insert(
-        "iss".into(),
-        json!(format!("{}/oauth-provider", st.base_url)),
-    );
+    data.insert("iss".into(), json!(crate::oidc::issuer(&st.base_url)));
     data.insert("name".into(), json!(name));
     data.insert("phone_verified".into(), json!(false));
     data.insert("provider_id".into(), json!(provider_id));
     data.insert("sub".into(), json!(provider_id));
-    let (mut user, identity) = match users::find_identity(c, provider, &provider_id)? {
-        Some(mut identity) => {
-            identity.identity_data = data.clone();
-            identity.last_sign_in_at = Some(now);
-            identity.updated_at = now;
-            let user = users::get(c, &identity.user_id)?.ok_or_else(ApiError::internal)?;
-            (user, identity)
-        }
-        None => {
-            let user = match users::find_by_email(c, &code.email)? {
-                Some(u) => u,
-                None => {
-                    let mut u = UserRecord::new(now);
-                    u.email = code.email.clone();
-                    u.user_metadata = data.clone();
-                    users::insert(c, &u)?;
-                    u
-                }
-            };
-            let identity = IdentityRecord::new(&user.id, provider, &provider_id, data.clone(), now);
-            (user, identity)
-        }
-    };
-    users::upsert_identity(c, &identity)?;
-    if !user.email_confirmed() {
-        user.email_confirmed_at = Some(now);
+    ProviderUser {
+        subject: provider_id,
+        email: code.email.clone(),
+        email_verified: true,
+        data,
     }
-    for (k, v) in &data {
-        user.user_metadata.insert(k.clone(), v.clone());
+}
+
+/// The `error` GoTrue's `getErrorQueryString` puts on a failed callback's redirect.
+fn oauth_error_kind(e: &ApiError) -> &'static str {
+    match (e.code.as_ref(), e.status.as_u16()) {
+        ("signup_disabled" | "user_banned" | "provider_email_needs_verification", _) => {
+            "access_denied"
+        }
+        (_, 400) => "invalid_request",
+        (_, 401) => "unauthorized_client",
+        (_, 403) => "access_denied",
+        (_, 503) => "temporarily_unavailable",
+        _ => "server_error",
     }
-    users::refresh_providers(c, &mut user)?;
-    users::save(c, &mut user, now)?;
-    Ok(user)
 }
 
 pub(crate) async fn callback(st: St, query: QueryMap) -> ApiResult<Response> {
@@ -309,7 +305,17 @@ pub(crate) async fn callback(st: St, query: QueryMap) -> ApiResult<Response> {
             .ok_or_else(|| {
                 ApiError::bad_request("bad_oauth_callback", "OAuth callback with invalid code")
             })?;
-        let mut user = upsert_oauth_user(&st, c, &flow.provider_type, &entry)?;
+        let provider_user = consent_user(&st, &flow.provider_type, &entry);
+        let mut user = match links::get(c, &flow.id)? {
+            Some(target_id) => {
+                links::delete(c, &flow.id)?;
+                let target = users::get(c, &target_id)?.ok_or_else(|| {
+                    ApiError::unprocessable("user_not_found", "Linking target user not found")
+                })?;
+                link_to_user(&st, c, &target, &flow.provider_type, &provider_user)?
+            }
+            None => sign_in_or_up(&st, c, &flow.provider_type, &provider_user)?,
+        };
         let now = st.now();
         let provider_token = format!("emulator-provider-token-{}", random_alnum(24));
         let provider_refresh = format!("emulator-provider-refresh-{}", random_alnum(24));
@@ -355,6 +361,6 @@ pub(crate) async fn callback(st: St, query: QueryMap) -> ApiResult<Response> {
     Ok(match result {
         Ok(location) => found(&location),
         Err(e) if e.status.is_server_error() => return Err(e),
-        Err(e) => oauth_error_redirect(&base, pkce, "invalid_request", &e.code, &e.msg),
+        Err(e) => oauth_error_redirect(&base, pkce, oauth_error_kind(&e), &e.code, &e.msg),
     })
 }

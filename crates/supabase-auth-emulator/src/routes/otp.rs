@@ -1,4 +1,5 @@
-//! Passwordless email: `POST /otp`, `/magiclink`, `/recover`, `/resend`.
+//! Passwordless sign-in: `POST /otp` (email here, phone in `phone.rs`), `/magiclink`,
+//! `/recover`, `/resend`.
 
 use axum::Json;
 use rusqlite::Connection;
@@ -57,10 +58,27 @@ pub(crate) async fn otp(
         return Err(ApiError::validation("One of email or phone must be set"));
     }
     if email.is_empty() {
-        return Err(ApiError::bad_request(
-            "phone_provider_disabled",
-            "Unsupported phone provider",
-        ));
+        pkce::validate(
+            p.code_challenge.as_deref(),
+            p.code_challenge_method.as_deref(),
+        )?;
+        // `shouldCreateUser`: the number is checked (400) before it is looked up.
+        if !p.create_user.unwrap_or(true) {
+            let normalized = crate::phone::validate(&phone)?;
+            if st
+                .store
+                .tx(|c| users::find_by_phone(c, &normalized))?
+                .is_none()
+            {
+                return Err(ApiError::unprocessable(
+                    "otp_disabled",
+                    "Signups not allowed for otp",
+                ));
+            }
+        }
+        return super::phone::otp(&st, &caller, &phone, p.channel.as_deref(), data_map(p.data))
+            .await
+            .map(Json);
     }
     if !p.create_user.unwrap_or(true) && st.store.tx(|c| users::find_by_email(c, &email))?.is_none()
     {
@@ -312,10 +330,13 @@ pub(crate) async fn resend(
     if matches!(kind.as_str(), "sms" | "phone_change")
         || p.phone.as_deref().is_some_and(|s| !s.is_empty())
     {
-        return Err(ApiError::bad_request(
-            "phone_provider_disabled",
-            "Unsupported phone provider",
-        ));
+        return super::phone::resend(
+            &st,
+            &kind,
+            p.email.as_deref().unwrap_or(""),
+            p.phone.as_deref().unwrap_or(""),
+        )
+        .map(Json);
     }
     let email = p.email.unwrap_or_default();
     if !email.is_empty() && !st.config.email_provider {

@@ -46,12 +46,23 @@ pub(crate) async fn reauthenticate(st: St, caller: Caller) -> ApiResult<Json<Val
                 "Please verify your phone first.",
             ));
         }
-        // GoTrue would text the nonce; without an SMS provider it fails as here.
-        Err(ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected_failure",
-            "Unable to get SMS provider",
-        ))
+        if !st.config.phone_provider {
+            // Without an SMS provider GoTrue fails to text the nonce, as here.
+            return Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "unexpected_failure",
+                "Unable to get SMS provider",
+            ));
+        }
+        let phone = user.phone.clone();
+        crate::phone::send_otp(
+            &st,
+            c,
+            &mut user,
+            &phone,
+            crate::phone::PhoneOtp::Reauthentication,
+            "sms",
+        )
     })?;
     Ok(Json(json!({})))
 }
@@ -106,7 +117,13 @@ pub(super) fn verify_nonce(
             "Reauthentication requires an email or a phone number",
         ));
     };
-    let exp = i64::try_from(st.config.otp_exp.as_micros()).unwrap_or(i64::MAX);
+    // `Mailer.OtpExp` for an emailed nonce, `Sms.OtpExp` for a texted one.
+    let exp = if user.email.is_empty() {
+        st.config.sms_otp_exp
+    } else {
+        st.config.otp_exp
+    };
+    let exp = i64::try_from(exp.as_micros()).unwrap_or(i64::MAX);
     let expired = st.now() > sent_at.saturating_add(exp);
     let hash = sha224_hex(&format!("{address}{nonce}"));
     let matches = stored == hash || stored == format!("pkce_{hash}");

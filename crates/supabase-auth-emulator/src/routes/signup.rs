@@ -1,4 +1,5 @@
-//! `POST /signup`: email/password signup and anonymous sign-in.
+//! `POST /signup`: email/password signup and anonymous sign-in (phone sign-up is in
+//! `phone.rs`).
 
 use axum::Json;
 use rusqlite::Connection;
@@ -26,6 +27,8 @@ pub(crate) struct SignupParams {
     password: Option<String>,
     #[serde(default)]
     data: Option<Value>,
+    #[serde(default)]
+    channel: Option<String>,
     #[serde(default)]
     code_challenge: Option<String>,
     #[serde(default)]
@@ -172,13 +175,14 @@ pub(crate) async fn signup(
         ));
     }
     if email.is_empty() {
+        let channel = crate::phone::channel(p.channel.as_deref())?;
         if p.code_challenge.as_deref().is_some_and(|c| !c.is_empty()) {
             return Err(ApiError::validation("PKCE not supported for phone signups"));
         }
-        return Err(ApiError::unprocessable(
-            "phone_provider_disabled",
-            "Phone signups are disabled",
-        ));
+        pkce::validate(None, p.code_challenge_method.as_deref())?;
+        return super::phone::signup(&st, &caller, &phone, password, data_map(p.data), &channel)
+            .await
+            .map(Json);
     }
     let challenge = pkce::validate(
         p.code_challenge.as_deref(),

@@ -36,14 +36,7 @@ pub(crate) async fn token(
             .map(Json),
         "refresh_token" => super::token_refresh::refresh_grant(&st, parse_json(&body)?).map(Json),
         "pkce" => pkce_grant(&st, &caller, parse_json(&body)?).map(Json),
-        "id_token" => {
-            let mut e = ApiError::bad_request(
-                "invalid request",
-                "id_token grant is not supported by the emulator",
-            );
-            e.oauth = true;
-            Err(e)
-        }
+        "id_token" => super::id_token::id_token_grant(&st, &caller, parse_json(&body)?).map(Json),
         _ => Err(ApiError::bad_request(
             "invalid_credentials",
             "unsupported_grant_type",
@@ -76,12 +69,13 @@ async fn password_grant(st: &AppState, caller: &Caller, p: PasswordParams) -> Ap
             ));
         }
         (true, true) => return Err(ApiError::validation("missing email or phone")),
-        (true, false) => {
+        (true, false) if !st.config.phone_provider => {
             return Err(ApiError::unprocessable(
                 "phone_provider_disabled",
                 "Phone logins are disabled",
             ));
         }
+        (true, false) => {}
         (false, true) if !st.config.email_provider => {
             return Err(ApiError::unprocessable(
                 "email_provider_disabled",
@@ -90,9 +84,17 @@ async fn password_grant(st: &AppState, caller: &Caller, p: PasswordParams) -> Ap
         }
         (false, true) => {}
     }
+    // GoTrue's `formatPhoneNumber` only (no E.164 check): an odd number finds no one.
+    let phone = phone.strip_prefix('+').unwrap_or(&phone).replace(' ', "");
     let user = st
         .store
-        .tx(|c| users::find_by_email(c, &email))?
+        .tx(|c| {
+            if email.is_empty() {
+                users::find_by_phone(c, &phone)
+            } else {
+                users::find_by_email(c, &email)
+            }
+        })?
         .ok_or_else(invalid_credentials)?;
     let hash = user
         .encrypted_password
@@ -105,10 +107,16 @@ async fn password_grant(st: &AppState, caller: &Caller, p: PasswordParams) -> Ap
     if !crate::password::verify(password.clone(), hash).await {
         return Err(invalid_credentials());
     }
-    if !user.email_confirmed() {
+    if !email.is_empty() && !user.email_confirmed() {
         return Err(ApiError::bad_request(
             "email_not_confirmed",
             "Email not confirmed",
+        ));
+    }
+    if email.is_empty() && user.phone_confirmed_at.is_none() {
+        return Err(ApiError::bad_request(
+            "phone_not_confirmed",
+            "Phone not confirmed",
         ));
     }
     let extras = Extras {

@@ -44,6 +44,8 @@ pub(crate) struct UserUpdateParams {
     #[serde(default)]
     phone: Option<String>,
     #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
     code_challenge: Option<String>,
     #[serde(default)]
     code_challenge_method: Option<String>,
@@ -110,6 +112,15 @@ pub(crate) async fn update_user(
     if let Some(e) = &email {
         check_email(e)?;
     }
+    // The number is validated and the channel checked (sms only); GoTrue does not
+    // require the phone provider here.
+    let phone = match p.phone.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some((
+            crate::phone::validate(raw)?,
+            crate::phone::channel(p.channel.as_deref())?,
+        )),
+        None => None,
+    };
     if let Some(password) = &p.password {
         crate::password::check_length(password)?;
         crate::password::check_strength(password)?;
@@ -121,15 +132,10 @@ pub(crate) async fn update_user(
         ));
     }
     require_aal2_for_credentials(&st, &authed, &p)?;
-    if p.phone.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::unprocessable(
-            "phone_provider_disabled",
-            "Unsupported phone provider",
-        ));
-    }
     if authed.user.is_anonymous
         && p.password.as_deref().is_some_and(|s| !s.is_empty())
         && email.is_none()
+        && phone.is_none()
     {
         return Err(ApiError::unprocessable(
             "validation_failed",
@@ -139,6 +145,15 @@ pub(crate) async fn update_user(
     let new_email = email.filter(|e| *e != authed.user.email);
     if let Some(e) = &new_email {
         st.store.tx(|c| check_email_free(c, e, &authed.user.id))?;
+    }
+    let new_phone = phone.filter(|(ph, _)| *ph != authed.user.phone);
+    if let Some((ph, _)) = &new_phone
+        && st.store.tx(|c| users::find_by_phone(c, ph))?.is_some()
+    {
+        return Err(ApiError::unprocessable(
+            "phone_exists",
+            "Phone number already registered by another user",
+        ));
     }
     let challenge = pkce::validate(
         p.code_challenge.as_deref(),
@@ -209,6 +224,9 @@ pub(crate) async fn update_user(
                     &redirect_to,
                 )?;
             }
+        }
+        if let Some((ph, channel)) = new_phone.filter(|(ph, _)| *ph != user.phone) {
+            super::phone::change(&st, c, &mut user, &ph, &channel)?;
         }
         users::save(c, &mut user, now)?;
         Ok::<_, ApiError>(user_json(c, &user)?)

@@ -72,6 +72,7 @@ pub(crate) fn cli_defaults(base: EmulatorConfig) -> EmulatorConfig {
     c.refresh_token_reuse_interval = Duration::from_secs(10);
     c.disable_signup = false; // enable_signup = true
     c.anonymous_sign_ins = false; // enable_anonymous_sign_ins = false
+    c.manual_linking = false; // enable_manual_linking = false
     // [auth.email]
     c.email_provider = true; // enable_signup = true
     c.secure_email_change = true; // double_confirm_changes = true
@@ -83,6 +84,7 @@ pub(crate) fn cli_defaults(base: EmulatorConfig) -> EmulatorConfig {
     // [auth.sms]
     c.phone_provider = false; // enable_signup = false
     c.phone_autoconfirm = true; // enable_confirmations = false
+    c.sms_max_frequency = Duration::from_secs(5); // max_frequency = "5s"
     // [auth.external.apple] enabled = false, and no other provider.
     c.external_providers.clear();
     // [auth.mfa.totp]
@@ -161,6 +163,9 @@ fn apply_auth(mut c: EmulatorConfig, auth: &Section<'_>) -> Result<EmulatorConfi
     if let Some(on) = auth.bool("enable_anonymous_sign_ins")? {
         c.anonymous_sign_ins = on;
     }
+    if let Some(on) = auth.bool("enable_manual_linking")? {
+        c.manual_linking = on;
+    }
     Ok(c)
 }
 
@@ -202,6 +207,14 @@ fn apply_email(
 fn apply_sms(mut c: EmulatorConfig, sms: &Section<'_>) -> Result<EmulatorConfig, EmulatorError> {
     if let Some(on) = sms.bool("enable_confirmations")? {
         c.phone_autoconfirm = !on;
+    }
+    if let Some(every) = sms.duration("max_frequency")? {
+        // GoTrue reads 0 as its default, one minute.
+        c.sms_max_frequency = if every.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            every
+        };
     }
     if let Some(on) = sms.bool("enable_signup")? {
         let mut provider = false;

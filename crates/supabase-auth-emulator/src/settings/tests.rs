@@ -56,6 +56,7 @@ fn contrary() -> EmulatorConfig {
         external_providers: BTreeSet::new(),
         mfa_totp_enroll: true,
         mfa_totp_verify: true,
+        manual_linking: true,
         ..EmulatorConfig::default()
     }
 }
@@ -90,7 +91,8 @@ fn cli_defaults_differ_from_the_test_defaults_where_documented() {
     assert!(test.mfa_totp_enroll && test.mfa_totp_verify);
     assert_eq!(cli.redirect_allow_list, vec!["https://127.0.0.1:3000"]);
     assert!(test.redirect_allow_list.is_empty());
-    assert!(cli.phone_autoconfirm && !test.phone_autoconfirm);
+    assert!(!cli.phone_provider && test.phone_provider);
+    assert!(!cli.manual_linking && test.manual_linking);
     // The rest is the same.
     let mut cli_like = cli;
     cli_like.anonymous_sign_ins = true;
@@ -98,7 +100,8 @@ fn cli_defaults_differ_from_the_test_defaults_where_documented() {
     cli_like.mfa_totp_enroll = true;
     cli_like.mfa_totp_verify = true;
     cli_like.redirect_allow_list = Vec::new();
-    cli_like.phone_autoconfirm = false;
+    cli_like.phone_provider = true;
+    cli_like.manual_linking = true;
     assert_eq!(format!("{cli_like:?}"), format!("{test:?}"));
 }
 
@@ -126,6 +129,7 @@ otp_expiry = 600
 [auth.sms]
 enable_signup = true
 enable_confirmations = true
+max_frequency = "10s"
 
 [auth.sms.twilio]
 enabled = true
@@ -159,6 +163,7 @@ verify_enabled = true
     assert_eq!(c.otp_exp, Duration::from_secs(600));
     assert!(c.phone_provider);
     assert!(!c.phone_autoconfirm);
+    assert_eq!(c.sms_max_frequency, Duration::from_secs(10));
     assert_eq!(c.external_providers, set(&["github", "x"]));
     assert!(c.mfa_totp_enroll && c.mfa_totp_verify);
     // Settings the file does not touch keep their value.
@@ -358,7 +363,7 @@ some_top_level = 1
 [api]
 port = "not a number, but not ours"
 [auth]
-enable_manual_linking = "whatever"
+enable_refresh_token_rotation = "whatever"
 jwt_issuer = 7
 new_key_from_a_future_cli = { a = 1 }
 [auth.hook.send_email]

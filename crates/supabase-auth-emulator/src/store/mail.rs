@@ -1,4 +1,4 @@
-//! The inbox: every email the emulator "sends".
+//! The inbox: every email and SMS the emulator "sends".
 
 use rusqlite::{Connection, Row, params};
 
@@ -7,11 +7,11 @@ use crate::Email;
 /// Stores an email.
 pub(crate) fn insert(c: &Connection, e: &Email, sent_at_micros: i64) -> rusqlite::Result<()> {
     c.execute(
-        "INSERT INTO emails (id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO emails (id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at, \
+         channel, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             e.id, e.to, e.subject, e.kind, e.otp, e.token_hash, e.link, e.redirect_to, e.html,
-            sent_at_micros
+            sent_at_micros, e.channel, e.body
         ],
     )?;
     Ok(())
@@ -29,11 +29,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Email> {
         redirect_to: r.get(7)?,
         html: r.get(8)?,
         sent_at: crate::util::format_time(r.get(9)?),
+        channel: r.get(10)?,
+        body: r.get(11)?,
     })
 }
 
 const COLUMNS: &str =
-    "id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at";
+    "id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at, channel, body";
 
 /// All emails in sending order, optionally only those to `to` (case-insensitive).
 pub(crate) fn list(c: &Connection, to: Option<&str>) -> rusqlite::Result<Vec<Email>> {

@@ -5,6 +5,7 @@
 
 pub(crate) mod factors;
 pub(crate) mod keys;
+pub(crate) mod links;
 pub(crate) mod mail;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
@@ -126,6 +127,10 @@ CREATE TABLE IF NOT EXISTS flow_state (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS flow_state_links (
+    flow_state_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE
+);
 CREATE TABLE IF NOT EXISTS oauth_codes (
     code TEXT PRIMARY KEY,
     flow_state_id TEXT NOT NULL,
@@ -154,7 +159,9 @@ CREATE TABLE IF NOT EXISTS emails (
     link TEXT NOT NULL,
     redirect_to TEXT NOT NULL,
     html TEXT NOT NULL,
-    sent_at INTEGER NOT NULL
+    sent_at INTEGER NOT NULL,
+    channel TEXT NOT NULL DEFAULT 'email',
+    body TEXT NOT NULL DEFAULT ''
 );
 "#;
 
@@ -224,6 +231,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if !has_factor_id {
         conn.execute_batch("ALTER TABLE sessions ADD COLUMN factor_id TEXT;")?;
     }
+    // SMS messages share the inbox with emails.
+    let has_channel = conn
+        .prepare("SELECT 1 FROM pragma_table_info('emails') WHERE name = 'channel'")?
+        .exists([])?;
+    if !has_channel {
+        conn.execute_batch(
+            "ALTER TABLE emails ADD COLUMN channel TEXT NOT NULL DEFAULT 'email'; \
+             ALTER TABLE emails ADD COLUMN body TEXT NOT NULL DEFAULT '';",
+        )?;
+    }
     Ok(())
 }
 
@@ -237,15 +254,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migrate_adds_the_sessions_factor_id_column() {
+    fn migrate_adds_the_new_columns() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE sessions (id TEXT PRIMARY KEY, aal TEXT NOT NULL DEFAULT 'aal1');",
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY, aal TEXT NOT NULL DEFAULT 'aal1'); \
+             CREATE TABLE emails (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL);",
         )
         .unwrap();
         migrate(&conn).unwrap();
         migrate(&conn).unwrap();
         conn.execute("INSERT INTO sessions (id, factor_id) VALUES ('s', 'f')", [])
             .unwrap();
+        conn.execute("INSERT INTO emails (id) VALUES ('e')", [])
+            .unwrap();
+        let (channel, body): (String, String) = conn
+            .query_row("SELECT channel, body FROM emails", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((channel.as_str(), body.as_str()), ("email", ""));
     }
 }

@@ -12,6 +12,7 @@ pub(crate) enum OttType {
     EmailChangeNew,
     EmailChangeCurrent,
     Reauthentication,
+    PhoneChange,
 }
 
 impl OttType {
@@ -22,6 +23,7 @@ impl OttType {
             OttType::EmailChangeNew => "email_change_token_new",
             OttType::EmailChangeCurrent => "email_change_token_current",
             OttType::Reauthentication => "reauthentication_token",
+            OttType::PhoneChange => "phone_change_token",
         }
     }
 }

@@ -180,6 +180,22 @@ pub(crate) fn find_by_phone(c: &Connection, phone: &str) -> rusqlite::Result<Opt
     .optional()
 }
 
+/// Finds a (not soft-deleted) user with a pending change to `phone` (normalised).
+pub(crate) fn find_by_new_phone(
+    c: &Connection,
+    phone: &str,
+) -> rusqlite::Result<Option<UserRecord>> {
+    c.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM users WHERE new_phone = ?1 AND new_phone != '' \
+             AND deleted_at IS NULL"
+        ),
+        [phone],
+        from_row,
+    )
+    .optional()
+}
+
 /// Lists users newest first, optionally filtered by a substring of email or name.
 pub(crate) fn list(
     c: &Connection,
@@ -389,5 +405,11 @@ pub(crate) fn refresh_providers(c: &Connection, u: &mut UserRecord) -> rusqlite:
             Value::Array(providers.into_iter().map(Value::String).collect()),
         );
     }
+    Ok(())
+}
+
+/// Deletes one identity (unlinking).
+pub(crate) fn delete_identity(c: &Connection, id: &str) -> rusqlite::Result<()> {
+    c.execute("DELETE FROM identities WHERE id = ?1", [id])?;
     Ok(())
 }
