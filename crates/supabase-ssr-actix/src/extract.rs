@@ -14,8 +14,10 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use actix_web::http::{StatusCode, Uri};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use supabase_ssr::adapter::login_location;
+use supabase_ssr::mfa::Aal;
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
+use crate::middleware::{LocalBoxFuture, Pages};
 use crate::outcome::AuthOutcome;
 
 /// The per-request [`ServerClient`]: the same one the middleware used, over the same
@@ -52,8 +54,19 @@ pub struct Supabase(ServerClient);
 pub(crate) struct LayerOutput {
     pub(crate) outcome: AuthOutcome,
     pub(crate) client: Supabase,
-    /// Where [`Verified`] sends a signed-out request, when a login path is configured.
-    pub(crate) login: Option<LoginRedirect>,
+    /// Where [`Verified`] and [`VerifiedAal2`] send what they reject, when the
+    /// middleware has any such page.
+    pub(crate) pages: Option<Redirects>,
+}
+
+impl LayerOutput {
+    /// [`Verified`]'s rejection of a request nobody is verified on.
+    fn signed_out(&self) -> VerifiedRejection {
+        match self.pages.as_ref().and_then(|p| p.location(|p| &p.login)) {
+            Some(location) => VerifiedRejection::LoginRedirect { location },
+            None => VerifiedRejection::Unauthorized,
+        }
+    }
 }
 
 impl Supabase {
@@ -135,16 +148,159 @@ impl FromRequest for Verified {
                 outcome: AuthOutcome::Verified(claims),
                 ..
             }) => Ok(Self(claims.clone())),
-            Some(output) => Err(match &output.login {
-                Some(login) => VerifiedRejection::LoginRedirect {
-                    location: login.location(),
-                },
-                None => VerifiedRejection::Unauthorized,
-            }),
+            Some(output) => Err(output.signed_out()),
             None => Err(VerifiedRejection::MissingLayer(MissingLayer {
                 extractor: "Verified",
             })),
         })
+    }
+}
+
+/// The verified claims of a user who passed a second factor in this session (the
+/// verified access token says `aal2`); the handler does not run otherwise.
+///
+/// Rejects with [`Aal2Rejection`]:
+/// - nobody verified: as [`Verified`] does (`401`, or the login page);
+/// - a user at `aal1` who has a verified factor: `303 See Other` to the middleware's
+///   [`mfa_challenge_path`](crate::SupabaseMiddleware::mfa_challenge_path) with `next`,
+///   or `403`;
+/// - a user with no verified factor: the
+///   [`mfa_enroll_path`](crate::SupabaseMiddleware::mfa_enroll_path), or `403`;
+/// - the Auth server could not say which factors the user has: `503`.
+///
+/// An `aal2` token costs nothing more than [`Verified`]. An `aal1` one costs one
+/// `GET /user` ([`Mfa::list_factors`](supabase_ssr::mfa::Mfa::list_factors)): which
+/// factors a user has is not in the token, and the cookie's copy of the user cannot
+/// be trusted.
+///
+/// ```no_run
+/// use supabase_ssr_actix::VerifiedAal2;
+///
+/// async fn security(VerifiedAal2(claims): VerifiedAal2) -> String {
+///     format!("second factor passed for {}", claims.email.as_deref().unwrap_or_default())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VerifiedAal2(pub VerifiedClaims);
+
+impl FromRequest for VerifiedAal2 {
+    type Error = Aal2Rejection;
+    type Future = LocalBoxFuture<Result<Self, Aal2Rejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        let Some(output) = extensions.get::<LayerOutput>() else {
+            return Box::pin(ready(Err(Aal2Rejection::NotVerified(
+                VerifiedRejection::MissingLayer(MissingLayer {
+                    extractor: "VerifiedAal2",
+                }),
+            ))));
+        };
+        let AuthOutcome::Verified(claims) = &output.outcome else {
+            return Box::pin(ready(Err(Aal2Rejection::NotVerified(output.signed_out()))));
+        };
+        if claims.aal.as_deref().and_then(Aal::parse) == Some(Aal::Aal2) {
+            return Box::pin(ready(Ok(Self(claims.clone()))));
+        }
+        let pages = output.pages.clone();
+        let client = output.client.clone();
+        Box::pin(async move {
+            match client.mfa().list_factors().await {
+                Ok(factors) if factors.all.iter().any(|f| f.is_verified()) => {
+                    Err(Aal2Rejection::StepUp {
+                        location: pages.and_then(|p| p.location(|p| &p.mfa_challenge)),
+                    })
+                }
+                Ok(_) => Err(Aal2Rejection::NoFactor {
+                    location: pages.and_then(|p| p.location(|p| &p.mfa_enroll)),
+                }),
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        "supabase-ssr-actix: VerifiedAal2 could not get the user's factors; \
+                         answering 503"
+                    );
+                    Err(Aal2Rejection::Unavailable)
+                }
+            }
+        })
+    }
+}
+
+/// Why [`VerifiedAal2`] rejected a request. Each variant is also the response sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Aal2Rejection {
+    /// Nobody is verified: [`Verified`]'s rejection.
+    NotVerified(VerifiedRejection),
+    /// The user is at `aal1` and has a verified factor: `303 See Other` to `location`
+    /// (the challenge page with `next`), or `403 Forbidden` without one.
+    StepUp {
+        /// The `Location` header value, when a challenge page is configured.
+        location: Option<String>,
+    },
+    /// The user has no verified factor: `303 See Other` to `location` (the enroll page
+    /// with `next`), or `403 Forbidden` without one.
+    NoFactor {
+        /// The `Location` header value, when an enroll page is configured.
+        location: Option<String>,
+    },
+    /// The Auth server did not answer which factors the user has: `503`.
+    Unavailable,
+}
+
+impl fmt::Display for Aal2Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotVerified(rejection) => fmt::Display::fmt(rejection, f),
+            Self::StepUp { .. } => f.write_str(STEP_UP),
+            Self::NoFactor { .. } => f.write_str(NO_FACTOR),
+            Self::Unavailable => f.write_str("the second factor could not be checked"),
+        }
+    }
+}
+
+impl std::error::Error for Aal2Rejection {}
+
+const STEP_UP: &str = "a second factor is required";
+const NO_FACTOR: &str = "a second factor must be enrolled first";
+
+/// The `Location` a step-up rejection redirects to, when it makes a valid header.
+fn step_up_location(location: Option<&str>) -> Option<HeaderValue> {
+    location.and_then(|l| HeaderValue::from_str(l).ok())
+}
+
+impl ResponseError for Aal2Rejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotVerified(rejection) => rejection.status_code(),
+            Self::StepUp { location } | Self::NoFactor { location } => {
+                match step_up_location(location.as_deref()) {
+                    Some(_) => StatusCode::SEE_OTHER,
+                    None => StatusCode::FORBIDDEN,
+                }
+            }
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let forbidden =
+            |location: &Option<String>, body: &str| match step_up_location(location.as_deref()) {
+                Some(location) => HttpResponse::SeeOther()
+                    .insert_header((LOCATION, location))
+                    .finish(),
+                None => text(StatusCode::FORBIDDEN, body.to_owned()),
+            };
+        match self {
+            Self::NotVerified(rejection) => rejection.error_response(),
+            Self::StepUp { location } => forbidden(location, STEP_UP),
+            Self::NoFactor { location } => forbidden(location, NO_FACTOR),
+            Self::Unavailable => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the second factor could not be checked; try again".to_owned(),
+            ),
+        }
     }
 }
 
@@ -183,18 +339,20 @@ impl FromRequest for MaybeVerified {
     }
 }
 
-/// Where [`Verified`] sends a signed-out request, when a login path is configured.
+/// The middleware's pages and the request they would send back to.
 #[derive(Clone)]
-pub(crate) struct LoginRedirect {
-    pub(crate) login_path: Arc<str>,
+pub(crate) struct Redirects {
+    pub(crate) pages: Arc<Pages>,
     /// The request URI as the middleware saw it.
     pub(crate) original: Uri,
 }
 
-impl LoginRedirect {
-    fn location(&self) -> String {
+impl Redirects {
+    /// The `Location` of the page `which` picks, with `next` back to this request.
+    fn location(&self, which: impl Fn(&Pages) -> &Option<String>) -> Option<String> {
+        let page = which(&self.pages).as_deref()?;
         let original = self.original.path_and_query().map_or("/", |pq| pq.as_str());
-        login_location(&self.login_path, original)
+        Some(login_location(page, original))
     }
 }
 

@@ -8,7 +8,9 @@ mod middleware;
 mod outcome;
 
 pub use api::{ApiAuth, ApiAuthMiddleware, ApiCaller, ApiError, ApiUser};
-pub use extract::{MaybeVerified, MissingLayer, Supabase, Verified, VerifiedRejection};
+pub use extract::{
+    Aal2Rejection, MaybeVerified, MissingLayer, Supabase, Verified, VerifiedAal2, VerifiedRejection,
+};
 pub use middleware::{SupabaseMiddleware, SupabaseMiddlewareService, is_static_asset};
 pub use outcome::AuthOutcome;
 

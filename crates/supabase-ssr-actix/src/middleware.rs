@@ -14,7 +14,7 @@ use actix_web::{Error, HttpMessage};
 use supabase_ssr::SupabaseAuth;
 use supabase_ssr::adapter::{CookieHeaderEdit, ProxyRequest, ProxyResponse, is_static_path};
 
-use crate::extract::{LayerOutput, LoginRedirect, Supabase};
+use crate::extract::{LayerOutput, Redirects, Supabase};
 use crate::outcome::AuthOutcome;
 
 type SkipFn = dyn Fn(&ServiceRequest) -> bool + Send + Sync;
@@ -48,7 +48,17 @@ type SkipFn = dyn Fn(&ServiceRequest) -> bool + Send + Sync;
 pub struct SupabaseMiddleware {
     auth: SupabaseAuth,
     skip: Arc<SkipFn>,
-    login_path: Option<Arc<str>>,
+    /// Where extractors send a request they reject, when any such page is configured.
+    pages: Option<Arc<Pages>>,
+}
+
+/// The pages [`Verified`](crate::Verified) and [`VerifiedAal2`](crate::VerifiedAal2)
+/// redirect to; `None` answers with a status instead.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pages {
+    pub(crate) login: Option<String>,
+    pub(crate) mfa_challenge: Option<String>,
+    pub(crate) mfa_enroll: Option<String>,
 }
 
 impl SupabaseMiddleware {
@@ -59,7 +69,7 @@ impl SupabaseMiddleware {
         Self {
             auth,
             skip: Arc::new(is_static_asset),
-            login_path: None,
+            pages: None,
         }
     }
 
@@ -81,8 +91,31 @@ impl SupabaseMiddleware {
     /// `next` comes from the browser: check that it is a local path before redirecting
     /// to it after sign-in.
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
-        self.login_path = Some(Arc::from(path.into()));
+        self.pages_mut().login = Some(path.into());
         self
+    }
+
+    /// Makes [`VerifiedAal2`](crate::VerifiedAal2) send a user at `aal1` who has a
+    /// verified factor to `path` with `next=<the original path and query>`
+    /// (`/mfa/challenge?next=%2Fsecurity`), with `303 See Other`, instead of `403`: the
+    /// page that asks for a code and calls
+    /// [`Mfa::challenge`](supabase_ssr::mfa::Mfa::challenge) and
+    /// [`Mfa::verify`](supabase_ssr::mfa::Mfa::verify).
+    pub fn mfa_challenge_path(mut self, path: impl Into<String>) -> Self {
+        self.pages_mut().mfa_challenge = Some(path.into());
+        self
+    }
+
+    /// Makes [`VerifiedAal2`](crate::VerifiedAal2) send a signed-in user who has no
+    /// verified factor to `path` (with `next`), instead of `403`: the page that enrolls
+    /// one.
+    pub fn mfa_enroll_path(mut self, path: impl Into<String>) -> Self {
+        self.pages_mut().mfa_enroll = Some(path.into());
+        self
+    }
+
+    fn pages_mut(&mut self) -> &mut Pages {
+        Arc::make_mut(self.pages.get_or_insert_with(Default::default))
     }
 
     /// The [`SupabaseAuth`] the middleware uses.
@@ -93,9 +126,14 @@ impl SupabaseMiddleware {
 
 impl fmt::Debug for SupabaseMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let page = |which: fn(&Pages) -> &Option<String>| {
+            self.pages.as_deref().and_then(|p| which(p).as_deref())
+        };
         f.debug_struct("SupabaseMiddleware")
             .field("auth", &self.auth)
-            .field("login_path", &self.login_path)
+            .field("login_path", &page(|p| &p.login))
+            .field("mfa_challenge_path", &page(|p| &p.mfa_challenge))
+            .field("mfa_enroll_path", &page(|p| &p.mfa_enroll))
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +192,7 @@ impl<S> fmt::Debug for SupabaseMiddlewareService<S> {
     }
 }
 
-type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 impl<S, B> Service<ServiceRequest> for SupabaseMiddlewareService<S>
 where
@@ -174,14 +212,10 @@ where
             return Box::pin(self.service.call(req));
         }
         let proxy = ProxyRequest::new(&self.config.auth, req.headers().get_all(COOKIE).cloned());
-        let login = self
-            .config
-            .login_path
-            .clone()
-            .map(|login_path| LoginRedirect {
-                login_path,
-                original: req.uri().clone(),
-            });
+        let pages = self.config.pages.clone().map(|pages| Redirects {
+            pages,
+            original: req.uri().clone(),
+        });
         let service = Rc::clone(&self.service);
 
         Box::pin(async move {
@@ -202,7 +236,7 @@ where
             req.extensions_mut().insert(LayerOutput {
                 outcome: AuthOutcome::from_result(result),
                 client: Supabase::new(client),
-                login,
+                pages,
             });
 
             // Handlers write through the same client, so this also carries their sign-ins

@@ -234,7 +234,7 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedAal2 {
             Err(error) => {
                 tracing::warn!(
                     %error,
-                    "supabase-ssr-axum: VerifiedAal2 could not get the user's factors;                      answering 503"
+                    "supabase-ssr-axum: VerifiedAal2 could not get the user's factors; answering 503"
                 );
                 Err(Aal2Rejection::Unavailable)
             }
