@@ -13,8 +13,7 @@ use actix_web::dev::{Extensions, Payload};
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use actix_web::http::{StatusCode, Uri};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use supabase_ssr::adapter::login_location;
-use supabase_ssr::mfa::Aal;
+use supabase_ssr::adapter::{SecondFactor, login_location};
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
 use crate::middleware::{LocalBoxFuture, Pages};
@@ -199,30 +198,25 @@ impl FromRequest for VerifiedAal2 {
         let AuthOutcome::Verified(claims) = &output.outcome else {
             return Box::pin(ready(Err(Aal2Rejection::NotVerified(output.signed_out()))));
         };
-        if claims.aal.as_deref().and_then(Aal::parse) == Some(Aal::Aal2) {
+        if let Some(SecondFactor::Passed) = SecondFactor::at_hand(claims) {
             return Box::pin(ready(Ok(Self(claims.clone()))));
         }
         let pages = output.pages.clone();
         let client = output.client.clone();
         Box::pin(async move {
-            match client.mfa().list_factors().await {
-                Ok(factors) if factors.all.iter().any(|f| f.is_verified()) => {
-                    Err(Aal2Rejection::StepUp {
-                        location: pages.and_then(|p| p.location(|p| &p.mfa_challenge)),
-                    })
-                }
-                Ok(_) => Err(Aal2Rejection::NoFactor {
-                    location: pages.and_then(|p| p.location(|p| &p.mfa_enroll)),
-                }),
-                Err(error) => {
-                    tracing::warn!(
-                        %error,
-                        "supabase-ssr-actix: VerifiedAal2 could not get the user's factors; \
-                         answering 503"
-                    );
-                    Err(Aal2Rejection::Unavailable)
-                }
-            }
+            let page = |which: fn(&Pages) -> &Option<String>| {
+                pages.as_ref().and_then(|p| p.location(which))
+            };
+            // `ask` answers `StepUp`, `NoFactor` or `Unavailable`.
+            Err(match SecondFactor::ask(&client).await {
+                SecondFactor::StepUp => Aal2Rejection::StepUp {
+                    location: page(|p| &p.mfa_challenge),
+                },
+                SecondFactor::NoFactor => Aal2Rejection::NoFactor {
+                    location: page(|p| &p.mfa_enroll),
+                },
+                _ => Aal2Rejection::Unavailable,
+            })
         })
     }
 }
@@ -249,56 +243,62 @@ pub enum Aal2Rejection {
     Unavailable,
 }
 
+impl Aal2Rejection {
+    /// The decision behind the rejection, for its text (`None` when nobody is verified).
+    fn second_factor(&self) -> Option<SecondFactor> {
+        match self {
+            Self::NotVerified(_) => None,
+            Self::StepUp { .. } => Some(SecondFactor::StepUp),
+            Self::NoFactor { .. } => Some(SecondFactor::NoFactor),
+            Self::Unavailable => Some(SecondFactor::Unavailable),
+        }
+    }
+
+    /// The `Location` of a redirecting rejection, when it makes a valid header.
+    fn location(&self) -> Option<HeaderValue> {
+        match self {
+            Self::StepUp { location } | Self::NoFactor { location } => location
+                .as_deref()
+                .and_then(|l| HeaderValue::from_str(l).ok()),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Aal2Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotVerified(rejection) => fmt::Display::fmt(rejection, f),
-            Self::StepUp { .. } => f.write_str(STEP_UP),
-            Self::NoFactor { .. } => f.write_str(NO_FACTOR),
-            Self::Unavailable => f.write_str("the second factor could not be checked"),
+            other => f.write_str(other.second_factor().map_or("", SecondFactor::message)),
         }
     }
 }
 
 impl std::error::Error for Aal2Rejection {}
 
-const STEP_UP: &str = "a second factor is required";
-const NO_FACTOR: &str = "a second factor must be enrolled first";
-
-/// The `Location` a step-up rejection redirects to, when it makes a valid header.
-fn step_up_location(location: Option<&str>) -> Option<HeaderValue> {
-    location.and_then(|l| HeaderValue::from_str(l).ok())
-}
-
 impl ResponseError for Aal2Rejection {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotVerified(rejection) => rejection.status_code(),
-            Self::StepUp { location } | Self::NoFactor { location } => {
-                match step_up_location(location.as_deref()) {
-                    Some(_) => StatusCode::SEE_OTHER,
-                    None => StatusCode::FORBIDDEN,
-                }
-            }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.location().is_some() => StatusCode::SEE_OTHER,
+            _ => StatusCode::FORBIDDEN,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let forbidden =
-            |location: &Option<String>, body: &str| match step_up_location(location.as_deref()) {
-                Some(location) => HttpResponse::SeeOther()
-                    .insert_header((LOCATION, location))
-                    .finish(),
-                None => text(StatusCode::FORBIDDEN, body.to_owned()),
-            };
-        match self {
-            Self::NotVerified(rejection) => rejection.error_response(),
-            Self::StepUp { location } => forbidden(location, STEP_UP),
-            Self::NoFactor { location } => forbidden(location, NO_FACTOR),
-            Self::Unavailable => text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the second factor could not be checked; try again".to_owned(),
+        if let Self::NotVerified(rejection) = self {
+            return rejection.error_response();
+        }
+        match self.location() {
+            Some(location) => HttpResponse::SeeOther()
+                .insert_header((LOCATION, location))
+                .finish(),
+            None => text(
+                self.status_code(),
+                self.second_factor()
+                    .map_or("", SecondFactor::message)
+                    .to_owned(),
             ),
         }
     }

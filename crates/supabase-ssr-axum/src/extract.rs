@@ -13,8 +13,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, StatusCode, Uri};
-use supabase_ssr::adapter::login_location;
-use supabase_ssr::mfa::Aal;
+use supabase_ssr::adapter::{SecondFactor, login_location};
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
 use crate::layer::Pages;
@@ -217,28 +216,23 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedAal2 {
         let AuthOutcome::Verified(claims) = &output.outcome else {
             return Err(Aal2Rejection::NotVerified(output.signed_out()));
         };
-        if claims.aal.as_deref().and_then(Aal::parse) == Some(Aal::Aal2) {
+        if let Some(SecondFactor::Passed) = SecondFactor::at_hand(claims) {
             return Ok(Self(claims.clone()));
         }
         let pages = output.pages.clone();
         let client = output.client.clone();
-        match client.mfa().list_factors().await {
-            Ok(factors) if factors.all.iter().any(|f| f.is_verified()) => {
-                Err(Aal2Rejection::StepUp {
-                    location: pages.and_then(|p| p.location(|p| &p.mfa_challenge)),
-                })
-            }
-            Ok(_) => Err(Aal2Rejection::NoFactor {
-                location: pages.and_then(|p| p.location(|p| &p.mfa_enroll)),
-            }),
-            Err(error) => {
-                tracing::warn!(
-                    %error,
-                    "supabase-ssr-axum: VerifiedAal2 could not get the user's factors; answering 503"
-                );
-                Err(Aal2Rejection::Unavailable)
-            }
-        }
+        let page =
+            |which: fn(&Pages) -> &Option<String>| pages.as_ref().and_then(|p| p.location(which));
+        // `ask` answers `StepUp`, `NoFactor` or `Unavailable`.
+        Err(match SecondFactor::ask(&client).await {
+            SecondFactor::StepUp => Aal2Rejection::StepUp {
+                location: page(|p| &p.mfa_challenge),
+            },
+            SecondFactor::NoFactor => Aal2Rejection::NoFactor {
+                location: page(|p| &p.mfa_enroll),
+            },
+            _ => Aal2Rejection::Unavailable,
+        })
     }
 }
 
@@ -264,13 +258,23 @@ pub enum Aal2Rejection {
     Unavailable,
 }
 
+impl Aal2Rejection {
+    /// The decision behind the rejection, for its text (`None` when nobody is verified).
+    fn second_factor(&self) -> Option<SecondFactor> {
+        match self {
+            Self::NotVerified(_) => None,
+            Self::StepUp { .. } => Some(SecondFactor::StepUp),
+            Self::NoFactor { .. } => Some(SecondFactor::NoFactor),
+            Self::Unavailable => Some(SecondFactor::Unavailable),
+        }
+    }
+}
+
 impl fmt::Display for Aal2Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotVerified(rejection) => fmt::Display::fmt(rejection, f),
-            Self::StepUp { .. } => f.write_str("a second factor is required"),
-            Self::NoFactor { .. } => f.write_str("a second factor must be enrolled first"),
-            Self::Unavailable => f.write_str("the second factor could not be checked"),
+            other => f.write_str(other.second_factor().map_or("", SecondFactor::message)),
         }
     }
 }
@@ -279,23 +283,20 @@ impl std::error::Error for Aal2Rejection {}
 
 impl IntoResponse for Aal2Rejection {
     fn into_response(self) -> Response {
-        let forbidden = |location: Option<String>, text: &'static str| match location
-            .and_then(|l| HeaderValue::try_from(l).ok())
-        {
-            Some(location) => (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response(),
-            None => (StatusCode::FORBIDDEN, text).into_response(),
-        };
+        let message = self.second_factor().map(SecondFactor::message);
         match self {
             Self::NotVerified(rejection) => rejection.into_response(),
-            Self::StepUp { location } => forbidden(location, "a second factor is required"),
-            Self::NoFactor { location } => {
-                forbidden(location, "a second factor must be enrolled first")
+            Self::StepUp { location } | Self::NoFactor { location } => {
+                match location.and_then(|l| HeaderValue::try_from(l).ok()) {
+                    Some(location) => {
+                        (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
+                    }
+                    None => (StatusCode::FORBIDDEN, message.unwrap_or_default()).into_response(),
+                }
             }
-            Self::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the second factor could not be checked; try again",
-            )
-                .into_response(),
+            Self::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, message.unwrap_or_default()).into_response()
+            }
         }
     }
 }

@@ -47,8 +47,10 @@ mod headers;
 mod paths;
 mod proxy;
 mod request_cookies;
+mod second_factor;
 
 pub use headers::{CookieHeaderEdit, ResponseHeaders, edit_cookie_header, response_headers};
 pub use paths::{is_static_path, login_location};
 pub use proxy::{ProxyRequest, ProxyResponse};
 pub use request_cookies::RequestCookies;
+pub use second_factor::SecondFactor;
