@@ -18,6 +18,9 @@ const NOTES_SQL: &str = include_str!("../../../crates/supabase-ssr-postgres/sql/
 /// What the notes pages and the start-up banner say when there is no database.
 pub(crate) const NEEDS_POSTGRES: &str =
     "Notes need PostgreSQL: apt-get install postgresql, or set DATABASE_URL=postgres://...";
+/// The same when the database was turned off (`DATABASE_URL=off`).
+const TURNED_OFF: &str = "Notes are off (DATABASE_URL=off): unset DATABASE_URL for a throwaway \
+                          PostgreSQL, or set DATABASE_URL=postgres://...";
 
 /// A demo has few users; a handful of connections is plenty.
 const MAX_CONNECTIONS: u32 = 5;
@@ -73,7 +76,7 @@ impl NotesDb {
 /// Starts or connects to the configured database and creates what is missing.
 pub(crate) async fn open(choice: &Database) -> Result<NotesDb, DemoError> {
     match choice {
-        Database::Off => Ok(NotesDb::off(NEEDS_POSTGRES)),
+        Database::Off => Ok(NotesDb::off(TURNED_OFF)),
         Database::Url(url) => {
             let pool = connect(url).await?;
             Ok(NotesDb {

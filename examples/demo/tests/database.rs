@@ -9,7 +9,7 @@ use demo::{DEMO_EMAIL, DEMO_PASSWORD, Database, DemoError};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
-use support::{NEEDS_POSTGRES, api_get, api_post, bearer, browser, json, sign_in_page, start};
+use support::{TURNED_OFF, api_get, api_post, bearer, browser, json, sign_in_page, start};
 use throwaway_postgres::ThrowawayPostgres;
 
 async fn server_version(url: &str) -> String {
@@ -96,14 +96,14 @@ async fn an_unreachable_database_url_stops_start_up_without_showing_the_password
 }
 
 #[tokio::test]
-async fn without_a_database_the_notes_say_how_to_get_one_and_the_rest_works() {
+async fn with_the_database_turned_off_the_notes_say_how_to_get_one_and_the_rest_works() {
     let app = start(Database::Off).await;
-    assert_eq!(app.database_summary(), NEEDS_POSTGRES);
+    assert_eq!(app.database_summary(), TURNED_OFF);
     assert_eq!(app.database_url(), None);
     assert_eq!(app.database_dir(), None);
     let client = browser();
     let unavailable =
-        format!(r#"<p class="error" id="notes-unavailable" role="alert">{NEEDS_POSTGRES}</p>"#);
+        format!(r#"<p class="error" id="notes-unavailable" role="alert">{TURNED_OFF}</p>"#);
 
     let res = client
         .get(format!("{}/notes", app.url()))
@@ -133,7 +133,7 @@ async fn without_a_database_the_notes_say_how_to_get_one_and_the_rest_works() {
     assert!(res.text().await.unwrap().contains(&unavailable));
 
     let a = bearer(&app, DEMO_EMAIL, DEMO_PASSWORD).await;
-    let down = json!({ "code": "database_unavailable", "message": NEEDS_POSTGRES });
+    let down = json!({ "code": "database_unavailable", "message": TURNED_OFF });
     assert_eq!(api_get(&app, &a.token).await, (503, down.clone()));
     assert_eq!(
         api_post(&app, &a.token, r#"{"body":"x"}"#).await,

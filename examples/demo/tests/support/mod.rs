@@ -11,8 +11,10 @@ use serde_json::Value;
 use supabase_ssr::SupabaseAuth;
 use supabase_ssr::cookies::CookieJar;
 
-pub(crate) const NEEDS_POSTGRES: &str =
-    "Notes need PostgreSQL: apt-get install postgresql, or set DATABASE_URL=postgres://...";
+/// What the notes pages and the banner say when `DATABASE_URL=off` turned the database
+/// off.
+pub(crate) const TURNED_OFF: &str = "Notes are off (DATABASE_URL=off): unset DATABASE_URL for a \
+                                     throwaway PostgreSQL, or set DATABASE_URL=postgres://...";
 
 /// The demo with the embedded emulator, on a free port.
 pub(crate) async fn start(database: Database) -> demo::App {
