@@ -10,7 +10,7 @@ use crate::phone::{self, PhoneOtp};
 use crate::session::{self, Extras};
 use crate::state::AppState;
 use crate::store::tokens;
-use crate::store::user_json::{user_json, user_map};
+use crate::store::user_json::user_json;
 use crate::store::users::{self, IdentityRecord, UserRecord};
 
 /// The answer of a phone sign-up.
@@ -45,7 +45,7 @@ pub(super) async fn signup(
         Signup::Exists(_) if st.config.autoconfirm || st.config.phone_autoconfirm => Err(
             ApiError::unprocessable("user_already_exists", "User already registered"),
         ),
-        Signup::Exists(user) => Ok(sanitized(st, &user, data)),
+        Signup::Exists(user) => Ok(super::signup::obfuscated_user(st, &user, data, "phone")),
     }
 }
 
@@ -154,22 +154,6 @@ fn ensure_phone_identity(
 fn confirm_phone(c: &Connection, user: &mut UserRecord, now: i64) -> rusqlite::Result<()> {
     user.phone_confirmed_at = Some(now);
     tokens::clear_otts(c, &user.id)
-}
-
-/// `sanitizeUser` for a repeated sign-up of a confirmed number (without autoconfirm),
-/// so that sign-ups do not reveal which numbers are registered.
-fn sanitized(st: &AppState, real: &UserRecord, data: Map<String, Value>) -> Value {
-    let now = st.now();
-    let mut fake = UserRecord::new(now);
-    fake.role = String::new();
-    fake.phone = real.phone.clone();
-    fake.aud = real.aud.clone();
-    fake.confirmation_sent_at = Some(now);
-    fake.user_metadata = data;
-    fake.app_metadata.insert("provider".into(), json!("phone"));
-    fake.app_metadata
-        .insert("providers".into(), json!(["phone"]));
-    Value::Object(user_map(&fake, &[], &[]))
 }
 
 /// `SmsOtp`, after `/otp`'s own checks: a number without a confirmed user is signed

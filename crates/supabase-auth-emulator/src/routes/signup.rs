@@ -207,7 +207,7 @@ pub(crate) async fn signup(
                     "User already registered",
                 ));
             }
-            return Ok(Json(obfuscated_user(&st, &user, data)));
+            return Ok(Json(obfuscated_user(&st, &user, data, "email")));
         }
         return signup_unconfirmed(
             &st,
@@ -316,19 +316,29 @@ fn ensure_email_identity(
     users::refresh_providers(c, user)
 }
 
-/// The fake user GoTrue returns for a repeated signup of a confirmed address, so
-/// that signups do not reveal which emails are registered.
-fn obfuscated_user(st: &AppState, real: &UserRecord, data: Map<String, Value>) -> Value {
+/// The fake user GoTrue returns for a repeated signup of a confirmed address or number
+/// (`sanitizeUser`), so that signups do not reveal which are registered. `provider` is
+/// `email` or `phone`: the fake carries only that identifier of the real user.
+pub(super) fn obfuscated_user(
+    st: &AppState,
+    real: &UserRecord,
+    data: Map<String, Value>,
+    provider: &str,
+) -> Value {
     let now = st.now();
     let mut fake = UserRecord::new(now);
     fake.role = String::new();
-    fake.email = real.email.clone();
+    if provider == "phone" {
+        fake.phone = real.phone.clone();
+    } else {
+        fake.email = real.email.clone();
+    }
     fake.aud = real.aud.clone();
     fake.confirmation_sent_at = Some(now);
     fake.user_metadata = data;
-    fake.app_metadata.insert("provider".into(), json!("email"));
+    fake.app_metadata.insert("provider".into(), json!(provider));
     fake.app_metadata
-        .insert("providers".into(), json!(["email"]));
+        .insert("providers".into(), json!([provider]));
     Value::Object(user_map(&fake, &[], &[]))
 }
 
