@@ -272,15 +272,7 @@ pub(crate) fn active_refresh_token(
     c: &Connection,
     session_id: &str,
 ) -> rusqlite::Result<Option<RefreshTokenRecord>> {
-    c.query_row(
-        &format!(
-            "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = 0 \
-             ORDER BY id DESC LIMIT 1"
-        ),
-        [session_id],
-        rt_from_row,
-    )
-    .optional()
+    non_revoked_refresh_token(c, session_id, "DESC")
 }
 
 /// The session's oldest non-revoked token (`FindTokenBySessionID`, which MFA
@@ -289,10 +281,19 @@ pub(crate) fn oldest_active_refresh_token(
     c: &Connection,
     session_id: &str,
 ) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+    non_revoked_refresh_token(c, session_id, "ASC")
+}
+
+/// The first non-revoked token of the session in `order` (`ASC` or `DESC`) of ids.
+fn non_revoked_refresh_token(
+    c: &Connection,
+    session_id: &str,
+    order: &'static str,
+) -> rusqlite::Result<Option<RefreshTokenRecord>> {
     c.query_row(
         &format!(
             "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = 0 \
-             ORDER BY id ASC LIMIT 1"
+             ORDER BY id {order} LIMIT 1"
         ),
         [session_id],
         rt_from_row,
