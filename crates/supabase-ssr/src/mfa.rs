@@ -369,12 +369,10 @@ impl Mfa<'_> {
     /// order (the answer's own `expires_at` replaces the value, in first place).
     fn verified_session_body(&self, answer: Map<String, Value>) -> Map<String, Value> {
         let mut body = Map::new();
-        if let Some(expires_in) = answer.get("expires_in").and_then(Value::as_f64) {
-            let now_secs = (self.client.auth.now_millis() as f64 / 1000.0).round();
-            body.insert(
-                "expires_at".into(),
-                crate::session::json_number(now_secs + expires_in),
-            );
+        if let Some(expires_at) =
+            crate::session::expires_at_from(&answer, self.client.auth.now_millis())
+        {
+            body.insert("expires_at".into(), expires_at);
         }
         body.extend(answer);
         body

@@ -133,10 +133,8 @@ impl UnverifiedSession {
             }),
         };
         if !js_json::truthy(body.get("expires_at")) {
-            let expires_in = body.get("expires_in").and_then(Value::as_f64)?;
-            let now_secs = (now_millis as f64 / 1000.0).round();
             // Replaces a falsy value in place, or appends.
-            body.insert("expires_at".into(), json_number(now_secs + expires_in));
+            body.insert("expires_at".into(), expires_at_from(&body, now_millis)?);
         }
         let json = js_json::stringify(&Value::Object(body));
         match Self::from_stored_json(&json) {
@@ -222,8 +220,16 @@ impl UnverifiedSession {
     }
 }
 
+/// auth-js's `Math.round(Date.now() / 1000) + expires_in` for an Auth answer, as JSON;
+/// `None` when the answer has no numeric `expires_in`.
+pub(crate) fn expires_at_from(answer: &Map<String, Value>, now_millis: i64) -> Option<Value> {
+    let expires_in = answer.get("expires_in").and_then(Value::as_f64)?;
+    let now_secs = (now_millis as f64 / 1000.0).round();
+    Some(json_number(now_secs + expires_in))
+}
+
 /// A number as `JSON.stringify` writes it (an integral value without a fraction).
-pub(crate) fn json_number(f: f64) -> Value {
+fn json_number(f: f64) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         Value::from(f as i64)
     } else {
