@@ -12,7 +12,9 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use actix_web::{Error, HttpMessage};
 use supabase_ssr::SupabaseAuth;
-use supabase_ssr::adapter::{CookieHeaderEdit, ProxyRequest, ProxyResponse, is_static_path};
+use supabase_ssr::adapter::{
+    CookieHeaderEdit, ProxyRequest, ProxyResponse, RedirectPages, is_static_path,
+};
 
 use crate::extract::{LayerOutput, Redirects, Supabase};
 use crate::outcome::AuthOutcome;
@@ -49,16 +51,7 @@ pub struct SupabaseMiddleware {
     auth: SupabaseAuth,
     skip: Arc<SkipFn>,
     /// Where extractors send a request they reject, when any such page is configured.
-    pages: Option<Arc<Pages>>,
-}
-
-/// The pages [`Verified`](crate::Verified) and [`VerifiedAal2`](crate::VerifiedAal2)
-/// redirect to; `None` answers with a status instead.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Pages {
-    pub(crate) login: Option<String>,
-    pub(crate) mfa_challenge: Option<String>,
-    pub(crate) mfa_enroll: Option<String>,
+    pages: Option<Arc<RedirectPages>>,
 }
 
 impl SupabaseMiddleware {
@@ -114,7 +107,7 @@ impl SupabaseMiddleware {
         self
     }
 
-    fn pages_mut(&mut self) -> &mut Pages {
+    fn pages_mut(&mut self) -> &mut RedirectPages {
         Arc::make_mut(self.pages.get_or_insert_with(Default::default))
     }
 
@@ -126,7 +119,7 @@ impl SupabaseMiddleware {
 
 impl fmt::Debug for SupabaseMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let page = |which: fn(&Pages) -> &Option<String>| {
+        let page = |which: fn(&RedirectPages) -> &Option<String>| {
             self.pages.as_deref().and_then(|p| which(p).as_deref())
         };
         f.debug_struct("SupabaseMiddleware")

@@ -13,10 +13,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, StatusCode, Uri};
-use supabase_ssr::adapter::{SecondFactor, login_location};
+use supabase_ssr::adapter::{RedirectPages, SecondFactor};
 use supabase_ssr::{ServerClient, VerifiedClaims};
 
-use crate::layer::Pages;
 use crate::outcome::AuthOutcome;
 
 /// The per-request [`ServerClient`]: the same one the layer used, over the same cookies.
@@ -168,7 +167,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Verified {
 impl LayerOutput {
     /// [`Verified`]'s rejection of a request nobody is verified on.
     fn signed_out(&self) -> VerifiedRejection {
-        match self.pages.as_ref().and_then(|p| p.location(|p| &p.login)) {
+        match self.pages.as_ref().and_then(Redirects::login) {
             Some(location) => VerifiedRejection::LoginRedirect { location },
             None => VerifiedRejection::Unauthorized,
         }
@@ -221,16 +220,12 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedAal2 {
         }
         let pages = output.pages.clone();
         let client = output.client.clone();
-        let page =
-            |which: fn(&Pages) -> &Option<String>| pages.as_ref().and_then(|p| p.location(which));
+        let decision = SecondFactor::ask(&client).await;
+        let location = pages.and_then(|p| p.second_factor(decision));
         // `ask` answers `StepUp`, `NoFactor` or `Unavailable`.
-        Err(match SecondFactor::ask(&client).await {
-            SecondFactor::StepUp => Aal2Rejection::StepUp {
-                location: page(|p| &p.mfa_challenge),
-            },
-            SecondFactor::NoFactor => Aal2Rejection::NoFactor {
-                location: page(|p| &p.mfa_enroll),
-            },
+        Err(match decision {
+            SecondFactor::StepUp => Aal2Rejection::StepUp { location },
+            SecondFactor::NoFactor => Aal2Rejection::NoFactor { location },
             _ => Aal2Rejection::Unavailable,
         })
     }
@@ -336,17 +331,24 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeVerified {
 /// The layer's pages and the request they would send back to.
 #[derive(Clone)]
 pub(crate) struct Redirects {
-    pub(crate) pages: Arc<Pages>,
+    pub(crate) pages: Arc<RedirectPages>,
     /// The request URI as the layer saw it (before any `nest` stripped a prefix).
     pub(crate) original: Uri,
 }
 
 impl Redirects {
-    /// The `Location` of the page `which` picks, with `next` back to this request.
-    fn location(&self, which: impl Fn(&Pages) -> &Option<String>) -> Option<String> {
-        let page = which(&self.pages).as_deref()?;
-        let original = self.original.path_and_query().map_or("/", |pq| pq.as_str());
-        Some(login_location(page, original))
+    fn original(&self) -> &str {
+        self.original.path_and_query().map_or("/", |pq| pq.as_str())
+    }
+
+    /// The login page with `next` back to this request.
+    fn login(&self) -> Option<String> {
+        self.pages.login_location(self.original())
+    }
+
+    /// The page `decision` sends the request to, with `next`.
+    fn second_factor(&self, decision: SecondFactor) -> Option<String> {
+        self.pages.second_factor_location(decision, self.original())
     }
 }
 

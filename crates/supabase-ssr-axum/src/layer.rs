@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use supabase_ssr::SupabaseAuth;
+use supabase_ssr::adapter::RedirectPages;
 use tower_layer::Layer;
 
 use crate::matcher::is_static_asset;
@@ -37,16 +38,7 @@ pub struct SupabaseLayer {
     pub(crate) auth: SupabaseAuth,
     pub(crate) skip: Arc<SkipFn>,
     /// Where extractors send a request they reject, when any such page is configured.
-    pub(crate) pages: Option<Arc<Pages>>,
-}
-
-/// The pages [`Verified`](crate::Verified) and [`VerifiedAal2`](crate::VerifiedAal2)
-/// redirect to; `None` answers with a status instead.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Pages {
-    pub(crate) login: Option<String>,
-    pub(crate) mfa_challenge: Option<String>,
-    pub(crate) mfa_enroll: Option<String>,
+    pub(crate) pages: Option<Arc<RedirectPages>>,
 }
 
 impl SupabaseLayer {
@@ -102,7 +94,7 @@ impl SupabaseLayer {
         self
     }
 
-    fn pages_mut(&mut self) -> &mut Pages {
+    fn pages_mut(&mut self) -> &mut RedirectPages {
         Arc::make_mut(self.pages.get_or_insert_with(Default::default))
     }
 

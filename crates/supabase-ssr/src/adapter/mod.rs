@@ -50,7 +50,7 @@ mod request_cookies;
 mod second_factor;
 
 pub use headers::{CookieHeaderEdit, ResponseHeaders, edit_cookie_header, response_headers};
-pub use paths::{is_static_path, login_location};
+pub use paths::{RedirectPages, is_static_path, login_location};
 pub use proxy::{ProxyRequest, ProxyResponse};
 pub use request_cookies::RequestCookies;
 pub use second_factor::SecondFactor;

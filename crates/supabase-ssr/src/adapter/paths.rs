@@ -1,6 +1,7 @@
 //! The two path rules of a proxy: which requests are static files, and where a signed-out
 //! request is sent.
 
+use super::SecondFactor;
 use crate::cookies::encode_uri_component;
 
 /// Path prefixes of static files.
@@ -67,6 +68,37 @@ pub fn login_location(login_path: &str, original_path_and_query: &str) -> String
     )
 }
 
+/// The pages an adapter's extractors send rejected requests to, each with `next` back to
+/// the request ([`login_location`]); a page left out means a status answer instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedirectPages {
+    /// Where a signed-out request goes.
+    pub login: Option<String>,
+    /// Where a user at `aal1` with a verified factor goes ([`SecondFactor::StepUp`]).
+    pub mfa_challenge: Option<String>,
+    /// Where a user without a verified factor goes ([`SecondFactor::NoFactor`]).
+    pub mfa_enroll: Option<String>,
+}
+
+impl RedirectPages {
+    /// The `Location` for a signed-out request to `original` (its path and query).
+    pub fn login_location(&self, original: &str) -> Option<String> {
+        Some(login_location(self.login.as_deref()?, original))
+    }
+
+    /// The `Location` for a request that `decision` rejects: the challenge page for
+    /// [`SecondFactor::StepUp`], the enroll page for [`SecondFactor::NoFactor`].
+    pub fn second_factor_location(&self, decision: SecondFactor, original: &str) -> Option<String> {
+        let page = match decision {
+            SecondFactor::StepUp => &self.mfa_challenge,
+            SecondFactor::NoFactor => &self.mfa_enroll,
+            SecondFactor::Passed | SecondFactor::Unavailable => return None,
+        };
+        Some(login_location(page.as_deref()?, original))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +158,40 @@ mod tests {
             login_location("/sign-in", "/a b/ü?x=1&y=é#frag"),
             "/sign-in?next=%2Fa%20b%2F%C3%BC%3Fx%3D1%26y%3D%C3%A9%23frag"
         );
+    }
+
+    #[test]
+    fn redirect_pages_send_each_rejection_to_its_page_with_next() {
+        let none = RedirectPages::default();
+        assert_eq!(none.login_location("/a"), None);
+        assert_eq!(
+            none.second_factor_location(SecondFactor::StepUp, "/a"),
+            None
+        );
+        let pages = RedirectPages {
+            login: Some("/sign-in".into()),
+            mfa_challenge: Some("/mfa/challenge".into()),
+            mfa_enroll: Some("/account/mfa?tab=2".into()),
+        };
+        let original = "/security?x=1";
+        assert_eq!(
+            pages.login_location(original).as_deref(),
+            Some("/sign-in?next=%2Fsecurity%3Fx%3D1")
+        );
+        assert_eq!(
+            pages
+                .second_factor_location(SecondFactor::StepUp, original)
+                .as_deref(),
+            Some("/mfa/challenge?next=%2Fsecurity%3Fx%3D1")
+        );
+        assert_eq!(
+            pages
+                .second_factor_location(SecondFactor::NoFactor, original)
+                .as_deref(),
+            Some("/account/mfa?tab=2&next=%2Fsecurity%3Fx%3D1")
+        );
+        for decision in [SecondFactor::Passed, SecondFactor::Unavailable] {
+            assert_eq!(pages.second_factor_location(decision, original), None);
+        }
     }
 }
