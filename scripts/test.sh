@@ -40,6 +40,13 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
+step "The Auth emulator's suite again, on its PostgreSQL store (each emulator a database of a throwaway server)"
+if cargo nextest --version >/dev/null 2>&1; then
+  EMULATOR_TEST_STORE=postgres cargo nextest run --package supabase-auth-emulator --locked --no-fail-fast
+else
+  EMULATOR_TEST_STORE=postgres cargo test --package supabase-auth-emulator --locked --no-fail-fast
+fi
+
 step "The published crates package and build from their .crate files (cargo package)"
 # Cargo verifies each .crate against the others through a registry of its own, and takes
 # a registry crate it has seen (same name, same version) as unchanged: what an earlier

@@ -103,6 +103,7 @@ pub struct EmulatorConfig {
     pub(crate) refresh_token_reuse_interval: Duration,
     pub(crate) bcrypt_cost: u32,
     pub(crate) db_path: Option<PathBuf>,
+    pub(crate) database_url: Option<String>,
     pub(crate) host: std::net::IpAddr,
     pub(crate) port: u16,
     pub(crate) require_api_key: bool,
@@ -135,6 +136,7 @@ impl Default for EmulatorConfig {
             refresh_token_reuse_interval: Duration::from_secs(10),
             bcrypt_cost: 4,
             db_path: None,
+            database_url: None,
             host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             port: 0,
             require_api_key: true,
@@ -172,6 +174,10 @@ impl fmt::Debug for EmulatorConfig {
             )
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("db_path", &self.db_path)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .field("host", &self.host)
             .field("port", &self.port)
             .field("require_api_key", &self.require_api_key)
@@ -243,6 +249,17 @@ impl EmulatorConfig {
     /// `Some(path)`: keep everything in that SQLite file; `None`: in memory.
     pub fn db_path(mut self, path: Option<impl Into<PathBuf>>) -> Self {
         self.db_path = path.map(Into::into);
+        self
+    }
+
+    /// `Some(url)`: keep users, identities, sessions and tokens in that PostgreSQL
+    /// database (`postgres://user:password@host/db`, or `?host=/socket/dir`), in an
+    /// `auth` schema with GoTrue's tables and columns, so `references auth.users(id)` and
+    /// triggers on `auth.users` work as on Supabase. The emulator's own tables (the
+    /// inbox, signing keys) go in `auth_emulator`. Missing tables are created at start;
+    /// existing rows are kept. Exclusive with [`db_path`](Self::db_path).
+    pub fn database_url(mut self, url: Option<impl Into<String>>) -> Self {
+        self.database_url = url.map(Into::into);
         self
     }
 
@@ -476,5 +493,33 @@ impl EmulatorConfig {
     pub fn manual_linking(mut self, on: bool) -> Self {
         self.manual_linking = on;
         self
+    }
+}
+
+/// A connection URL without its password, for `Debug` output and banners.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // `?password=` is another place a libpq URL can hold it.
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "password" {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            if !pairs.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(not a URL)".into(),
     }
 }

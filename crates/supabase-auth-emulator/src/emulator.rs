@@ -130,7 +130,27 @@ impl Emulator {
         let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
             &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
         );
-        let store = Store::open(config.db_path.as_deref())?;
+        let store = match &config.database_url {
+            Some(_) if config.db_path.is_some() => {
+                return Err(EmulatorError::new(
+                    ErrorKind::Config,
+                    "db_path (SQLite) and database_url (PostgreSQL) are exclusive: choose one",
+                ));
+            }
+            Some(url) => {
+                let url = url.clone();
+                // Connecting blocks; keep it off the async threads.
+                tokio::task::spawn_blocking(move || Store::open_postgres(&url))
+                    .await
+                    .map_err(|e| {
+                        EmulatorError::new(
+                            ErrorKind::Database,
+                            format!("opening the PostgreSQL store failed: {e}"),
+                        )
+                    })??
+            }
+            None => Store::open(config.db_path.as_deref())?,
+        };
         let listener = tokio::net::TcpListener::bind((config.host, config.port))
             .await
             .map_err(|e| {
@@ -196,6 +216,20 @@ impl Emulator {
     /// The inbox page for browsers, `<url>/inbox`.
     pub fn inbox_url(&self) -> String {
         format!("{}/inbox", self.url())
+    }
+
+    /// Where users and keys are kept: `in memory`, the SQLite file, or
+    /// `PostgreSQL at HOST, database NAME` (never the password).
+    pub fn database(&self) -> String {
+        match &self.state().store {
+            Store::Postgres(pg) => pg.describe(),
+            Store::Sqlite(_) => self
+                .state()
+                .config
+                .db_path
+                .as_ref()
+                .map_or_else(|| "in memory".into(), |p| p.display().to_string()),
+        }
     }
 
     /// The publishable key (`sb_publishable_…`), role anon.

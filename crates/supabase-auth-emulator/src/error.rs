@@ -8,7 +8,8 @@ use std::fmt;
 pub enum ErrorKind {
     /// The TCP listener could not be bound or served.
     Io,
-    /// The SQLite database could not be opened, migrated or queried.
+    /// The database (SQLite, or PostgreSQL with `--database-url`) could not be opened,
+    /// migrated or queried.
     Database,
     /// A signing key could not be generated, loaded or used.
     Keys,
@@ -91,6 +92,12 @@ impl std::error::Error for EmulatorError {
 
 impl From<rusqlite::Error> for EmulatorError {
     fn from(e: rusqlite::Error) -> Self {
+        Self::with_source(ErrorKind::Database, "database error", e)
+    }
+}
+
+impl From<crate::store::DbError> for EmulatorError {
+    fn from(e: crate::store::DbError) -> Self {
         Self::with_source(ErrorKind::Database, "database error", e)
     }
 }

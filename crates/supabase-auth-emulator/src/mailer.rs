@@ -1,7 +1,7 @@
 //! "Sending" email and SMS: rendering the message and putting it in the inbox.
 
+use crate::store::Db;
 use axum::http::StatusCode;
-use rusqlite::Connection;
 
 use crate::Email;
 use crate::routes::error::ApiError;
@@ -121,7 +121,7 @@ pub(crate) fn action_link(
 /// Renders an email with its action link and stores it in the inbox.
 pub(crate) fn send(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     kind: MailKind,
     to: &str,
     otp: &str,
@@ -161,7 +161,7 @@ pub(crate) fn send(
 /// `/verify` type takes its hash, so neither is stored).
 pub(crate) fn send_reauthentication(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     to: &str,
     otp: &str,
 ) -> Result<Email, ApiError> {
@@ -202,7 +202,7 @@ pub(crate) fn sms_text(otp: &str) -> String {
 /// asked for and `body` the text.
 pub(crate) fn send_sms(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     kind: &str,
     phone: &str,
     otp: &str,
@@ -230,7 +230,7 @@ pub(crate) fn send_sms(
 }
 
 /// Stamps the email with the emulator clock and puts it in the inbox.
-fn store(st: &AppState, c: &Connection, mut email: Email) -> Result<Email, ApiError> {
+fn store(st: &AppState, c: &Db<'_>, mut email: Email) -> Result<Email, ApiError> {
     let now = st.now();
     email.sent_at = crate::util::format_time(now);
     crate::store::mail::insert(c, &email, now)?;

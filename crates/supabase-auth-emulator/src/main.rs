@@ -27,6 +27,9 @@ SETTINGS FILE:
 SERVER:
     --port N                   port on 127.0.0.1 (default 54321; 0 picks a free one)
     --db PATH                  SQLite file to keep users and keys in (default: in memory)
+    --database-url URL         keep them in PostgreSQL instead (postgres://...): users in
+                               auth.users with GoTrue's columns, so foreign keys to
+                               auth.users(id) and triggers on it work as on Supabase
     --signing-alg ALG          ES256 (default), RS256, EdDSA or HS256. EdDSA tokens fail
                                auth-js getClaims() (\"Invalid alg claim\") and hosted
                                Supabase has no EdDSA keys: not for supabase-js apps
@@ -308,6 +311,12 @@ fn parse_config(args: Vec<String>, cwd: &Path) -> Result<Options, String> {
                 db_label = path.clone();
                 edits.push(Box::new(move |c| c.db_path(Some(path))));
             }
+            "--database-url" => {
+                let url = a.value(&flag, inline)?;
+                // The banner asks the emulator, which never shows the password.
+                db_label = String::new();
+                edits.push(Box::new(move |c| c.database_url(Some(url))));
+            }
             other => match edit_for(&mut a, other, inline)? {
                 Some(edit) => edits.push(edit),
                 None => return Err(format!("unknown option: {other}")),
@@ -406,6 +415,11 @@ async fn serve(args: Vec<String>) -> Result<(), String> {
     } = parse_config(args, &cwd)?;
     let emu = cfg.start().await.map_err(|e| e.to_string())?;
     let providers = enabled_providers(&emu).await;
+    let db_label = if db_label.is_empty() {
+        emu.database()
+    } else {
+        db_label
+    };
     println!("{}", banner(&emu, &settings_label, &db_label, &providers));
     tokio::signal::ctrl_c()
         .await

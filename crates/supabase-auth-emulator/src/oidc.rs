@@ -7,10 +7,10 @@
 //! GoTrue's. It lives in the `meta` table, so tokens stay verifiable across restarts
 //! of a file database. Verification takes `now` so tests of expiry are exact.
 
+use crate::store::Db;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, Header, Validation};
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -32,7 +32,7 @@ pub(crate) fn issuer(base_url: &str) -> String {
 }
 
 /// The provider's signing key, created on first use.
-pub(crate) fn provider_key(c: &Connection, now: i64) -> Result<SigningKey, EmulatorError> {
+pub(crate) fn provider_key(c: &Db<'_>, now: i64) -> Result<SigningKey, EmulatorError> {
     if let Some(stored) = stored::get_meta(c, KEY_META)?
         && let Some((kid, der)) = stored.split_once(' ')
         && let Ok(der) = STANDARD.decode(der)
@@ -135,11 +135,9 @@ mod tests {
     use super::*;
 
     fn key() -> SigningKey {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
-            .unwrap();
-        let first = provider_key(&c, 0).unwrap();
-        let again = provider_key(&c, 0).unwrap();
+        let store = crate::store::Store::open(None).unwrap();
+        let first = store.tx(|c| provider_key(c, 0)).unwrap();
+        let again = store.tx(|c| provider_key(c, 0)).unwrap();
         assert_eq!(first.kid, again.kid);
         first
     }

@@ -1,7 +1,7 @@
 //! Phone numbers and SMS codes, as GoTrue's `internal/api/phone.go`: the number check,
 //! the channel check and `sendPhoneConfirmation`, with the inbox as the SMS provider.
 
-use rusqlite::Connection;
+use crate::store::{Db, DbResult};
 
 use crate::mailer;
 use crate::routes::error::ApiError;
@@ -58,7 +58,7 @@ pub(crate) enum PhoneOtp {
 /// `*_sent_at` (and `new_phone` for a change) saved, and the SMS put in the inbox.
 pub(crate) fn send_otp(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     phone: &str,
     purpose: PhoneOtp,
@@ -103,12 +103,12 @@ pub(crate) fn send_otp(
 /// (`isOtpValid` with `GOTRUE_SMS_OTP_EXP`).
 pub(crate) fn code_matches(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &UserRecord,
     phone: &str,
     token: &str,
     purpose: PhoneOtp,
-) -> rusqlite::Result<bool> {
+) -> DbResult<bool> {
     let hash = sha224_hex(&format!("{phone}{token}"));
     let pkce = format!("pkce_{hash}");
     let ott = match purpose {

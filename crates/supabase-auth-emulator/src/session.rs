@@ -1,7 +1,7 @@
 //! Issuing sessions: the session row, its refresh token, the access token and the
 //! session JSON (GoTrue's `AccessTokenResponse`).
 
-use rusqlite::Connection;
+use crate::store::Db;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -87,7 +87,7 @@ pub(crate) fn access_token(
 /// The session JSON for an existing session and refresh token.
 pub(crate) fn token_response(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &UserRecord,
     session: &SessionRecord,
     refresh_token: &str,
@@ -129,7 +129,7 @@ fn session_answer(
 /// Signs the user in: new session (amr `method`), new refresh token, `last_sign_in_at` = now.
 pub(crate) fn issue(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     method: &str,
     user_agent: Option<&str>,
@@ -149,7 +149,7 @@ pub(crate) fn issue(
 /// the session JSON with `user_value` (GoTrue renders the user it loaded before).
 pub(crate) fn upgrade_after_mfa(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &UserRecord,
     user_value: Value,
     session_id: &str,

@@ -4,7 +4,6 @@
 mod support;
 
 use serde_json::json;
-use supabase_auth_emulator::EmulatorConfig;
 use support::{Api, jwt_part, pairs, pkce_pair};
 
 fn location(res: &support::Res) -> url::Url {
@@ -224,7 +223,7 @@ async fn verify_post_with_email_code_and_with_token_hash() {
 
 #[tokio::test]
 async fn signup_confirmation_when_autoconfirm_is_off() {
-    let api = Api::with(EmulatorConfig::default().autoconfirm(false)).await;
+    let api = Api::with(support::config().autoconfirm(false)).await;
     let res = api
         .post(
             "/signup",

@@ -3,11 +3,11 @@
 //! test runner against an in-process emulator.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-
-use supabase_auth_emulator::EmulatorConfig;
 
 /// The reuse interval the JS suite waits out (kept short so the suite is fast).
 const REUSE_INTERVAL: Duration = Duration::from_secs(2);
@@ -75,26 +75,24 @@ async fn official_supabase_js_client_against_the_emulator() {
     let files = test_files(&dir);
     assert!(!files.is_empty(), "no interop/js/emulator/*.test.mjs files");
 
-    let emu = EmulatorConfig::default()
+    let emu = support::config()
         .refresh_token_reuse_interval(REUSE_INTERVAL)
         .start()
         .await
         .unwrap();
+    support::assert_on_the_chosen_store(&emu);
     // Emulators with one non-default setting each, for the files that need one; each
     // URL goes to node as `EMULATOR_<NAME>_URL`. The keys are the same everywhere.
     let variants = [
-        (
-            "CONFIRMATIONS",
-            EmulatorConfig::default().autoconfirm(false),
-        ),
+        ("CONFIRMATIONS", support::config().autoconfirm(false)),
         (
             "SECURE_CHANGE_OFF",
-            EmulatorConfig::default().secure_email_change(false),
+            support::config().secure_email_change(false),
         ),
         (
             // Tokens outlive a day, so a session can be older than GoTrue's 24 h window.
             "SECURE_PASSWORD",
-            EmulatorConfig::default()
+            support::config()
                 .secure_password_change(true)
                 .jwt_exp(Duration::from_secs(3 * 24 * 60 * 60)),
         ),

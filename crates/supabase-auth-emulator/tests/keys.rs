@@ -49,14 +49,14 @@ async fn other_algorithms() {
         (SigningAlg::Rs256, "RS256", "RSA"),
         (SigningAlg::EdDsa, "EdDSA", "OKP"),
     ] {
-        let api = Api::with(EmulatorConfig::default().signing_alg(alg)).await;
+        let api = Api::with(support::config().signing_alg(alg)).await;
         let s = api.signup("alg@example.com", "secret123").await;
         let token = s["access_token"].as_str().unwrap();
         assert_eq!(jwt_part(token, 0)["alg"], name);
         assert_eq!(jwks(&api).await["keys"][0]["kty"], kty);
         assert_eq!(api.get_as("/user", token).await.status, 200);
     }
-    let hs = Api::with(EmulatorConfig::default().signing_alg(SigningAlg::Hs256)).await;
+    let hs = Api::with(support::config().signing_alg(SigningAlg::Hs256)).await;
     assert_eq!(hs.emu.signing_kid(), None);
     assert_eq!(jwks(&hs).await, json!({ "keys": [] }));
     let s = hs.signup("hs@example.com", "secret123").await;

@@ -7,7 +7,6 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use supabase_auth_emulator::EmulatorConfig;
 use support::{Api, Res, jwt_part};
 
 const INVALID_PHONE: &str = "Invalid phone number format (E.164 required)";
@@ -122,7 +121,7 @@ async fn signup_under_autoconfirm_answers_a_confirmed_session() {
 
 #[tokio::test]
 async fn signup_with_confirmations_sends_a_code_that_confirms() {
-    let api = Api::with(EmulatorConfig::default().phone_autoconfirm(false)).await;
+    let api = Api::with(support::config().phone_autoconfirm(false)).await;
     let res = api
         .post(
             "/signup",
@@ -188,7 +187,7 @@ async fn signup_with_confirmations_sends_a_code_that_confirms() {
 #[tokio::test]
 async fn repeated_signup_without_any_autoconfirm_answers_a_sanitized_user() {
     let api = Api::with(
-        EmulatorConfig::default()
+        support::config()
             .autoconfirm(false)
             .phone_autoconfirm(false),
     )
@@ -337,7 +336,7 @@ async fn otp_checks_as_gotrue() {
 
 #[tokio::test]
 async fn with_the_provider_off_phone_flows_are_refused_as_gotrue() {
-    let api = Api::with(EmulatorConfig::default().phone_provider(false)).await;
+    let api = Api::with(support::config().phone_provider(false)).await;
     let signup = api
         .post(
             "/signup",
@@ -418,7 +417,7 @@ async fn admin_created_phone_users_sign_in_with_password_and_code() {
 
 #[tokio::test]
 async fn resend_sends_a_new_code_only_while_unconfirmed() {
-    let api = Api::with(EmulatorConfig::default().phone_autoconfirm(false)).await;
+    let api = Api::with(support::config().phone_autoconfirm(false)).await;
     let res = api
         .post(
             "/signup",
@@ -460,7 +459,7 @@ async fn resend_sends_a_new_code_only_while_unconfirmed() {
 #[tokio::test]
 async fn sms_codes_expire_after_sms_otp_exp() {
     let api = Api::with(
-        EmulatorConfig::default()
+        support::config()
             .phone_autoconfirm(false)
             .sms_otp_exp(Duration::from_secs(60)),
     )
@@ -481,7 +480,7 @@ async fn sms_codes_expire_after_sms_otp_exp() {
 
 #[tokio::test]
 async fn phone_change_with_a_code() {
-    let api = Api::with(EmulatorConfig::default().phone_autoconfirm(false)).await;
+    let api = Api::with(support::config().phone_autoconfirm(false)).await;
     let session = api.signup("pc@example.com", "secret123").await;
     let token = session["access_token"].as_str().unwrap();
     let res = api
@@ -555,7 +554,7 @@ async fn phone_change_under_autoconfirm_is_immediate() {
 
 #[tokio::test]
 async fn the_inbox_lists_sms_next_to_emails() {
-    let api = Api::with(EmulatorConfig::default().autoconfirm(false)).await;
+    let api = Api::with(support::config().autoconfirm(false)).await;
     api.signup("mail@example.com", "secret123").await;
     api.post("/otp", json!({ "phone": "+15555550112" })).await;
     let url = format!("{}/inbox/api/messages", api.emu.url());
@@ -612,7 +611,7 @@ async fn the_inbox_lists_sms_next_to_emails() {
 #[tokio::test]
 async fn a_phone_only_user_reauthenticates_with_a_texted_nonce() {
     let api = Api::with(
-        EmulatorConfig::default()
+        support::config()
             .secure_password_change(true)
             .jwt_exp(Duration::from_secs(200_000)),
     )

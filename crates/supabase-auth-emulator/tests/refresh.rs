@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use supabase_auth_emulator::EmulatorConfig;
 use support::{Api, jwt_part};
 
 fn rt(body: &serde_json::Value) -> String {
@@ -60,8 +59,7 @@ async fn reuse_inside_the_interval_issues_a_new_child() {
 #[tokio::test]
 async fn reuse_outside_the_interval_revokes_the_family() {
     let api =
-        Api::with(EmulatorConfig::default().refresh_token_reuse_interval(Duration::from_secs(1)))
-            .await;
+        Api::with(support::config().refresh_token_reuse_interval(Duration::from_secs(1))).await;
     let s0 = api.signup("out@example.com", "secret123").await;
     let t1 = rt(&api.refresh(&rt(&s0)).await.body);
     let t2 = rt(&api.refresh(&t1).await.body);
@@ -112,7 +110,7 @@ async fn invalid_refresh_tokens() {
 
 #[tokio::test]
 async fn short_jwt_exp_lets_tests_watch_tokens_expire() {
-    let api = Api::with(EmulatorConfig::default().jwt_exp(Duration::from_secs(2))).await;
+    let api = Api::with(support::config().jwt_exp(Duration::from_secs(2))).await;
     let s = api.signup("exp@example.com", "secret123").await;
     assert_eq!(s["expires_in"], 2);
     let token = s["access_token"].as_str().unwrap();

@@ -243,7 +243,7 @@ async fn otp_length_and_jwt_expiry() {
 async fn totp_verification_off() {
     // The CLI insists on verify_enabled with enroll_enabled; GoTrue itself (and the
     // library) allow enrolment alone.
-    let api = Api::with(EmulatorConfig::default().mfa_totp_verify(false)).await;
+    let api = Api::with(support::config().mfa_totp_verify(false)).await;
     let session = api.signup("ann@example.com", "secret123").await;
     let token = session["access_token"].as_str().unwrap();
     let factor = api

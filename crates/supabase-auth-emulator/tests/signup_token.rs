@@ -4,7 +4,6 @@
 mod support;
 
 use serde_json::json;
-use supabase_auth_emulator::EmulatorConfig;
 use support::{Api, jwt_part};
 
 #[tokio::test]
@@ -213,7 +212,7 @@ async fn signup_errors() {
 
 #[tokio::test]
 async fn confirmed_duplicate_without_autoconfirm_gets_an_obfuscated_user() {
-    let api = Api::with(EmulatorConfig::default().autoconfirm(false)).await;
+    let api = Api::with(support::config().autoconfirm(false)).await;
     api.emu
         .create_user("taken@example.com", "secret123")
         .await
@@ -254,7 +253,7 @@ async fn anonymous_sign_in() {
     assert_eq!(claims["is_anonymous"], true);
     assert_eq!(claims["amr"][0]["method"], "anonymous");
 
-    let off = Api::with(EmulatorConfig::default().anonymous_sign_ins(false)).await;
+    let off = Api::with(support::config().anonymous_sign_ins(false)).await;
     let res = off.post("/signup", json!({})).await;
     assert_eq!(
         (res.status, res.body["error_code"].as_str()),
@@ -362,7 +361,7 @@ async fn gateway_requires_a_known_api_key_except_on_open_routes() {
     assert_eq!(settings.body["external"]["email"], true);
     assert_eq!(settings.body["external"]["github"], true);
 
-    let open = Api::with(EmulatorConfig::default().require_api_key(false)).await;
+    let open = Api::with(support::config().require_api_key(false)).await;
     assert_eq!(
         open.call(open.http.get(open.url("/health"))).await.status,
         200

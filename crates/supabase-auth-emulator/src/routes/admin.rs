@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::tokens::{self, OttType};
 use crate::store::user_json::{user_json, user_map};
 use crate::store::users::{self, IdentityRecord, UserRecord};
-use crate::store::{factors, sessions};
+use crate::store::{DbResult, factors, sessions};
 
 /// Body of `POST /admin/users` and `PUT /admin/users/{id}`.
 #[derive(Debug, Default, Deserialize)]
@@ -191,7 +191,7 @@ pub(crate) async fn create_user(st: &AppState, p: AdminUserParams) -> ApiResult<
         if p.phone_confirm == Some(true) && phone.is_some() {
             user.phone_confirmed_at = Some(now);
         }
-        users::insert(c, &user)?;
+        users::insert(c, &user).map_err(ApiError::database("Database error creating new user"))?;
         for i in &identities {
             users::upsert_identity(c, i)?;
         }
@@ -236,7 +236,7 @@ pub(crate) async fn list_users(st: St, caller: Caller, query: QueryMap) -> ApiRe
                     &[],
                 )))
             })
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<DbResult<Vec<_>>>()?;
         Ok::<_, ApiError>((json, total))
     })?;
     let last = ((total + per_page - 1) / per_page).max(1);

@@ -1,6 +1,6 @@
 //! Authenticating callers: `requireAuthentication` and `requireAdminCredentials`.
 
-use rusqlite::Connection;
+use crate::store::Db;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -48,11 +48,7 @@ pub(crate) fn verified_claims(
 }
 
 /// GoTrue's `requireAuthentication` plus the user/session loading that follows it.
-pub(crate) fn require_user(
-    st: &AppState,
-    c: &Connection,
-    caller: &Caller,
-) -> Result<Authed, ApiError> {
+pub(crate) fn require_user(st: &AppState, c: &Db<'_>, caller: &Caller) -> Result<Authed, ApiError> {
     let claims = verified_claims(st, caller)?;
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     if sub.is_empty() {

@@ -1,5 +1,6 @@
 //! GoTrue's HTTP error, rendered in the shape the request's API version asks for.
 
+use crate::store::DbError;
 use std::borrow::Cow;
 
 use axum::http::{HeaderValue, StatusCode};
@@ -70,6 +71,20 @@ impl ApiError {
         )
     }
 
+    /// GoTrue's 500 for a database error at a named step ("Database error saving new
+    /// user"): with PostgreSQL it is what an application's failing trigger on
+    /// `auth.users` produces. The cause is logged, not sent.
+    pub(crate) fn database(message: &'static str) -> impl FnOnce(DbError) -> Self {
+        move |e| {
+            tracing::error!(error = %e, "{message}");
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unexpected_failure",
+                message,
+            )
+        }
+    }
+
     pub(crate) fn weak_password(msg: &str, reasons: &[&'static str]) -> Self {
         let mut e = Self::unprocessable("weak_password", msg);
         e.weak_password = Some(reasons.to_vec());
@@ -116,8 +131,8 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
         tracing::error!(error = %e, "database error");
         Self::internal()
     }

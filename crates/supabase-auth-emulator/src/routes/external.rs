@@ -4,7 +4,7 @@
 //! and pick the user's email from the identities left (`UpdateUserEmailFromIdentities`
 //! in `models/user.go`).
 
-use rusqlite::Connection;
+use crate::store::{Db, DbResult};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
@@ -52,7 +52,7 @@ fn new_identity(user_id: &str, provider: &str, pu: &ProviderUser, now: i64) -> I
 /// Signs the provider's user in, linking by email or creating the user as needed.
 pub(crate) fn sign_in_or_up(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     provider: &str,
     pu: &ProviderUser,
 ) -> ApiResult<UserRecord> {
@@ -83,7 +83,8 @@ pub(crate) fn sign_in_or_up(
                     let mut u = UserRecord::new(now);
                     u.email = pu.email.clone();
                     u.user_metadata = pu.data.clone();
-                    users::insert(c, &u)?;
+                    users::insert(c, &u)
+                        .map_err(ApiError::database(super::signup::SAVING_NEW_USER))?;
                     u
                 }
             };
@@ -117,7 +118,7 @@ pub(crate) fn sign_in_or_up(
 /// Links the provider's identity to `target` (manual linking); returns the user as saved.
 pub(crate) fn link_to_user(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     target: &UserRecord,
     provider: &str,
     pu: &ProviderUser,
@@ -164,10 +165,10 @@ pub(crate) fn link_to_user(
 /// then none; oldest first) whose email no other user has. `false` when every
 /// candidate is taken (GoTrue's `UserEmailUniqueConflictError`). Does not save `u`.
 pub(crate) fn update_email_from_identities(
-    c: &Connection,
+    c: &Db<'_>,
     u: &mut UserRecord,
     autoconfirm: bool,
-) -> rusqlite::Result<bool> {
+) -> DbResult<bool> {
     let mut ids = users::identities(c, &u.id)?;
     if ids.iter().any(|i| identity_email(i) == u.email) {
         return Ok(true);

@@ -2,11 +2,11 @@
 //! checks, order and errors of GoTrue's `mfa.go` (phone and WebAuthn factors are off,
 //! as they are by default).
 
+use crate::store::Db;
 use axum::Json;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -34,7 +34,7 @@ fn uuid_text(raw: &str) -> Option<String> {
 
 /// `loadFactor`: the path's factor if it belongs to `user_id`.
 pub(super) fn load_factor(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     raw_id: Option<&str>,
 ) -> ApiResult<FactorRecord> {
@@ -48,7 +48,7 @@ pub(super) fn load_factor(
 /// `requireAuthentication`, `requireNotAnonymous` and `loadFactor`, in that order.
 fn authed_factor(
     st: &crate::state::AppState,
-    c: &Connection,
+    c: &Db<'_>,
     caller: &Caller,
     path: &Result<Path<String>, PathRejection>,
 ) -> ApiResult<(Authed, FactorRecord)> {
@@ -80,7 +80,7 @@ fn site_host(site_url: &str) -> Option<String> {
 /// `validateFactors`: a free friendly name (an empty one included), room for another
 /// factor, and aal2 once the user has a verified factor.
 fn validate_factors(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     name: &str,
     session: &SessionRecord,
@@ -343,7 +343,7 @@ pub(crate) async fn verify(
 }
 
 /// Deletes a factor and sends its sessions back to aal1 (unenrolment, admin deletion).
-pub(super) fn remove_factor(c: &Connection, factor: &FactorRecord) -> ApiResult<()> {
+pub(super) fn remove_factor(c: &Db<'_>, factor: &FactorRecord) -> ApiResult<()> {
     factors::delete(c, &factor.id)?;
     let method = mfa::amr_method(&factor.factor_type).ok_or_else(ApiError::internal)?;
     sessions::downgrade_for_factor(c, &factor.user_id, &factor.id, method)?;

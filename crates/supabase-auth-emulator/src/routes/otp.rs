@@ -1,8 +1,8 @@
 //! Passwordless sign-in: `POST /otp` (email here, phone in `phone.rs`), `/magiclink`,
 //! `/recover`, `/resend`.
 
+use crate::store::Db;
 use axum::Json;
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -227,7 +227,7 @@ async fn magic_link(
 /// a flow state (`magiclink` / `recovery`) in PKCE mode.
 pub(super) fn send_recovery_like(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     kind: MailKind,
     challenge: Option<&Challenge>,

@@ -1,7 +1,7 @@
 //! The phone halves of `POST /signup`, `POST /otp`, `POST /verify` and `PUT /user`,
 //! as GoTrue's `signup.go`, `otp.go` (`SmsOtp`) and `verify.go` (`smsVerify`).
 
-use rusqlite::Connection;
+use crate::store::{Db, DbResult};
 use serde_json::{Map, Value, json};
 
 use super::error::{ApiError, ApiResult};
@@ -82,7 +82,8 @@ async fn signup_validated(
                 user.app_metadata.insert("provider".into(), json!("phone"));
                 user.app_metadata
                     .insert("providers".into(), json!(["phone"]));
-                users::insert(c, &user)?;
+                users::insert(c, &user)
+                    .map_err(ApiError::database(super::signup::SAVING_NEW_USER))?;
                 user
             }
         };
@@ -121,11 +122,11 @@ async fn signup_validated(
 /// created from `structs.Map(Claims{Subject, Email})` plus `data`, becomes the only
 /// identity, and its data the user's metadata (`RemoveUnconfirmedIdentities`).
 fn ensure_phone_identity(
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     data: Map<String, Value>,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> DbResult<()> {
     let identities = users::identities(c, &user.id)?;
     if identities
         .iter()
@@ -151,7 +152,7 @@ fn ensure_phone_identity(
 }
 
 /// `User.ConfirmPhone`: confirmed now, pending codes voided.
-fn confirm_phone(c: &Connection, user: &mut UserRecord, now: i64) -> rusqlite::Result<()> {
+fn confirm_phone(c: &Db<'_>, user: &mut UserRecord, now: i64) -> DbResult<()> {
     user.phone_confirmed_at = Some(now);
     tokens::clear_otts(c, &user.id)
 }
@@ -206,7 +207,7 @@ fn otp_expired() -> ApiError {
 /// the user no longer anonymous. `phone` is validated.
 pub(super) fn verify(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     kind: &str,
     phone: &str,
     token: &str,
@@ -237,7 +238,7 @@ pub(super) fn verify(
 }
 
 /// `smsVerify` for `phone_change` then `User.ConfirmPhoneChange`.
-fn confirm_phone_change(c: &Connection, user: &mut UserRecord, now: i64) -> rusqlite::Result<()> {
+fn confirm_phone_change(c: &Db<'_>, user: &mut UserRecord, now: i64) -> DbResult<()> {
     let phone = std::mem::take(&mut user.new_phone);
     match users::find_identity(c, "phone", &user.id)? {
         Some(mut identity) if identity.user_id == user.id => {
@@ -268,7 +269,7 @@ fn confirm_phone_change(c: &Connection, user: &mut UserRecord, now: i64) -> rusq
 /// autoconfirm the change is made at once, otherwise a code goes to the new number.
 pub(super) fn change(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     phone: &str,
     channel: &str,

@@ -1,8 +1,8 @@
 //! `GET /reauthenticate` sends a nonce; `PUT /user {password, nonce}` spends it
 //! (GoTrue's `internal/api/reauthenticate.go`).
 
+use crate::store::Db;
 use axum::Json;
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::St;
@@ -69,7 +69,7 @@ pub(crate) async fn reauthenticate(st: St, caller: Caller) -> ApiResult<Json<Val
 
 /// `sendReauthenticationOtp`: the per-user frequency limit, a fresh code of
 /// `otp_length` digits stored as `sha224(email + code)`, the email.
-fn send_nonce(st: &AppState, c: &Connection, user: &mut UserRecord) -> ApiResult<()> {
+fn send_nonce(st: &AppState, c: &Db<'_>, user: &mut UserRecord) -> ApiResult<()> {
     mailer::check_frequency(st, user.reauthentication_sent_at)?;
     let now = st.now();
     let (otp, hash) = mailer::new_token(st, &user.email, false);
@@ -98,7 +98,7 @@ pub(super) fn needs_nonce(st: &AppState, session_created_at: Option<i64>) -> boo
 /// than `otp_exp`; a good one is spent (with every other one-time token of the user).
 pub(super) fn verify_nonce(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &UserRecord,
     nonce: &str,
 ) -> ApiResult<()> {

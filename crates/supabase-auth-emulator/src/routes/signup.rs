@@ -1,8 +1,8 @@
 //! `POST /signup`: email/password signup and anonymous sign-in (phone sign-up is in
 //! `phone.rs`).
 
+use crate::store::{Db, DbResult};
 use axum::Json;
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -89,14 +89,19 @@ fn email_identity_data(id: &str, email: &str, data: Map<String, Value>) -> Map<S
     identity_data
 }
 
+/// GoTrue's message when storing a new user fails (`signupNewUser`), as an
+/// application's trigger on `auth.users` can make it.
+pub(super) const SAVING_NEW_USER: &str = "Database error saving new user";
+
 /// Inserts a user and its identity.
 pub(super) fn insert_with_identity(
-    c: &Connection,
+    c: &Db<'_>,
     user: &UserRecord,
     identity: &IdentityRecord,
-) -> rusqlite::Result<()> {
-    users::insert(c, user)?;
-    users::upsert_identity(c, identity)
+) -> ApiResult<()> {
+    users::insert(c, user)
+        .and_then(|()| users::upsert_identity(c, identity))
+        .map_err(ApiError::database(SAVING_NEW_USER))
 }
 
 /// Validates an email address the way signup does (400 `validation_failed`).
@@ -112,7 +117,7 @@ pub(super) fn check_email(email: &str) -> ApiResult<()> {
 /// Sends a (new) confirmation email, creating a PKCE flow state when asked.
 pub(super) fn send_confirmation(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     challenge: Option<&pkce::Challenge>,
     redirect_to: &str,
@@ -299,11 +304,11 @@ fn signup_unconfirmed(
 /// created from the address and `data`, and it becomes the only identity, its data the
 /// user's metadata (`RemoveUnconfirmedIdentities`).
 fn ensure_email_identity(
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     data: Map<String, Value>,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> DbResult<()> {
     let identities = users::identities(c, &user.id)?;
     if identities.iter().any(|i| i.provider == "email") {
         return Ok(());
@@ -360,7 +365,8 @@ fn anonymous(st: &AppState, caller: &Caller, data: Option<Value>) -> ApiResult<V
     user.is_anonymous = true;
     user.user_metadata = data_map(data);
     st.store.tx(|c| {
-        users::insert(c, &user)?;
+        users::insert(c, &user)
+            .map_err(ApiError::database("Database error creating anonymous user"))?;
         let m = session::issue(
             st,
             c,

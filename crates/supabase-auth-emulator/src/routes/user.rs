@@ -1,9 +1,9 @@
 //! `GET /user`, `PUT /user`, `POST /logout`.
 
+use crate::store::Db;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -21,7 +21,7 @@ use crate::store::sessions::SessionRecord;
 use crate::store::tokens::{self, FlowState, OttType};
 use crate::store::user_json::user_json;
 use crate::store::users::{self, IdentityRecord, UserRecord};
-use crate::store::{sessions, tokens as ott};
+use crate::store::{DbResult, sessions, tokens as ott};
 
 pub(crate) async fn get_user(st: St, caller: Caller) -> ApiResult<Json<Value>> {
     let body = st.store.tx(|c| {
@@ -242,7 +242,7 @@ fn user_gone() -> ApiError {
 }
 
 /// 422 `email_exists` when another user has `email`.
-fn check_email_free(c: &Connection, email: &str, user_id: &str) -> ApiResult<()> {
+fn check_email_free(c: &Db<'_>, email: &str, user_id: &str) -> ApiResult<()> {
     if users::find_by_email(c, email)?.is_some_and(|u| u.id != user_id) {
         return Err(ApiError::unprocessable(
             "email_exists",
@@ -254,7 +254,7 @@ fn check_email_free(c: &Connection, email: &str, user_id: &str) -> ApiResult<()>
 
 /// `User.UpdatePassword`: a new password voids every pending email token (signup,
 /// recovery, email change, reauthentication) and its sent-at time; `new_email` stays.
-fn forget_pending_tokens(c: &Connection, user: &mut UserRecord) -> rusqlite::Result<()> {
+fn forget_pending_tokens(c: &Db<'_>, user: &mut UserRecord) -> DbResult<()> {
     user.confirmation_sent_at = None;
     user.recovery_sent_at = None;
     user.email_change_sent_at = None;
@@ -267,7 +267,7 @@ fn forget_pending_tokens(c: &Connection, user: &mut UserRecord) -> rusqlite::Res
 /// the current one when secure email change is on and the user has one.
 pub(super) fn send_email_change(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     user: &mut UserRecord,
     new_email: &str,
     challenge: Option<&Challenge>,
@@ -337,7 +337,7 @@ pub(super) fn send_email_change(
 /// (one is created if missing), the user stops being anonymous, every one-time token
 /// goes, and an unconfirmed address is confirmed. `email_change_sent_at` stays, and
 /// `app_metadata` is left to the caller (`/verify` recomputes it, `PUT /user` does not).
-pub(super) fn apply_email_change(c: &Connection, user: &mut UserRecord, now: i64) -> ApiResult<()> {
+pub(super) fn apply_email_change(c: &Db<'_>, user: &mut UserRecord, now: i64) -> ApiResult<()> {
     let new_email = user.new_email.to_lowercase();
     let existing = users::identities(c, &user.id)?
         .into_iter()

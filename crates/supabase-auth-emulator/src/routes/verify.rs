@@ -1,10 +1,10 @@
 //! `POST /verify` (returns a session) and `GET /verify` (the email link: 303 redirect).
 //! SMS codes (`sms`, `phone_change`) are checked in `phone.rs`.
 
+use crate::store::{Db, DbResult};
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -50,10 +50,10 @@ fn token_kinds(kind: &str) -> Option<(&'static str, &'static [OttType])> {
 /// Finds a live token; resolves `email` to `signup`/`magiclink` as GoTrue does.
 fn find_token(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     kind: &str,
     hashes: &[&str],
-) -> rusqlite::Result<Option<(Ott, OttType, &'static str)>> {
+) -> DbResult<Option<(Ott, OttType, &'static str)>> {
     let Some((name, kinds)) = token_kinds(kind) else {
         return Ok(None);
     };
@@ -75,7 +75,7 @@ fn find_token(
 }
 
 /// Marks the email (and the email identity) verified.
-fn confirm(c: &Connection, user: &mut UserRecord, now: i64) -> rusqlite::Result<()> {
+fn confirm(c: &Db<'_>, user: &mut UserRecord, now: i64) -> DbResult<()> {
     if !user.email_confirmed() {
         user.confirm_email(now);
     }
@@ -95,7 +95,7 @@ fn confirm(c: &Connection, user: &mut UserRecord, now: i64) -> rusqlite::Result<
 /// Applies the effects of a verified token.
 fn consume(
     st: &AppState,
-    c: &Connection,
+    c: &Db<'_>,
     token: &Ott,
     ott_type: OttType,
     kind: &'static str,

@@ -1,6 +1,6 @@
 //! MFA factors and their challenges (GoTrue's `mfa_factors` and `mfa_challenges`).
 
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
+use crate::store::{Db, DbResult, OptionalExt as _, db, params};
 
 use super::Ts;
 
@@ -67,7 +67,7 @@ impl FactorRecord {
 const FACTOR_COLUMNS: &str = "id, user_id, friendly_name, factor_type, status, secret, phone, \
     last_challenged_at, created_at, updated_at";
 
-fn factor_from_row(r: &Row<'_>) -> rusqlite::Result<FactorRecord> {
+fn factor_from_row(r: &db::Row<'_>) -> DbResult<FactorRecord> {
     Ok(FactorRecord {
         id: r.get(0)?,
         user_id: r.get(1)?,
@@ -83,7 +83,7 @@ fn factor_from_row(r: &Row<'_>) -> rusqlite::Result<FactorRecord> {
 }
 
 /// Inserts a new factor.
-pub(crate) fn insert(c: &Connection, f: &FactorRecord) -> rusqlite::Result<()> {
+pub(crate) fn insert(c: &Db<'_>, f: &FactorRecord) -> DbResult<()> {
     c.execute(
         &format!("INSERT INTO mfa_factors ({FACTOR_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
         params![
@@ -103,34 +103,28 @@ pub(crate) fn insert(c: &Connection, f: &FactorRecord) -> rusqlite::Result<()> {
 }
 
 /// The factors of a user, oldest first.
-pub(crate) fn for_user(c: &Connection, user_id: &str) -> rusqlite::Result<Vec<FactorRecord>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {FACTOR_COLUMNS} FROM mfa_factors WHERE user_id = ?1 ORDER BY created_at, rowid"
-    ))?;
-    stmt.query_map([user_id], factor_from_row)?.collect()
+pub(crate) fn for_user(c: &Db<'_>, user_id: &str) -> DbResult<Vec<FactorRecord>> {
+    c.query_map(
+        &format!(
+            "SELECT {FACTOR_COLUMNS} FROM mfa_factors WHERE user_id = ?1 ORDER BY created_at, rowid"
+        ),
+        params![user_id],
+        factor_from_row,
+    )
 }
 
 /// The factor `id` if it belongs to `user_id` (`User.FindOwnedFactorByID`).
-pub(crate) fn find_owned(
-    c: &Connection,
-    user_id: &str,
-    id: &str,
-) -> rusqlite::Result<Option<FactorRecord>> {
+pub(crate) fn find_owned(c: &Db<'_>, user_id: &str, id: &str) -> DbResult<Option<FactorRecord>> {
     c.query_row(
         &format!("SELECT {FACTOR_COLUMNS} FROM mfa_factors WHERE user_id = ?1 AND id = ?2"),
-        [user_id, id],
+        params![user_id, id],
         factor_from_row,
     )
     .optional()
 }
 
 /// Sets the status, touching `updated_at` (`Factor.UpdateStatus`).
-pub(crate) fn set_status(
-    c: &Connection,
-    f: &mut FactorRecord,
-    status: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub(crate) fn set_status(c: &Db<'_>, f: &mut FactorRecord, status: &str, now: i64) -> DbResult<()> {
     f.status = status.into();
     f.updated_at = now;
     c.execute(
@@ -142,11 +136,11 @@ pub(crate) fn set_status(
 
 /// Renames, touching `updated_at` (`Factor.UpdateFriendlyName`).
 pub(crate) fn set_friendly_name(
-    c: &Connection,
+    c: &Db<'_>,
     f: &mut FactorRecord,
     name: &str,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> DbResult<()> {
     f.friendly_name = name.into();
     f.updated_at = now;
     c.execute(
@@ -157,23 +151,22 @@ pub(crate) fn set_friendly_name(
 }
 
 /// Deletes one factor; its challenges cascade.
-pub(crate) fn delete(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM mfa_factors WHERE id = ?1", [id])?;
+pub(crate) fn delete(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM mfa_factors WHERE id = ?1", params![id])?;
     Ok(())
 }
 
 /// Deletes every factor of a user (`DeleteFactorsByUserId`).
-pub(crate) fn delete_for_user(c: &Connection, user_id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM mfa_factors WHERE user_id = ?1", [user_id])?;
+pub(crate) fn delete_for_user(c: &Db<'_>, user_id: &str) -> DbResult<()> {
+    c.execute(
+        "DELETE FROM mfa_factors WHERE user_id = ?1",
+        params![user_id],
+    )?;
     Ok(())
 }
 
 /// Deletes the user's unverified factors of one type (`DeleteUnverifiedFactors`).
-pub(crate) fn delete_unverified(
-    c: &Connection,
-    user_id: &str,
-    factor_type: &str,
-) -> rusqlite::Result<()> {
+pub(crate) fn delete_unverified(c: &Db<'_>, user_id: &str, factor_type: &str) -> DbResult<()> {
     c.execute(
         "DELETE FROM mfa_factors WHERE user_id = ?1 AND status = ?2 AND factor_type = ?3",
         params![user_id, UNVERIFIED, factor_type],
@@ -183,12 +176,12 @@ pub(crate) fn delete_unverified(
 
 /// Deletes, for every user, the unverified factors never challenged and created more
 /// than `expiry_micros` ago (`DeleteExpiredFactors`).
-pub(crate) fn delete_expired(c: &Connection, now: i64, expiry_micros: i64) -> rusqlite::Result<()> {
+pub(crate) fn delete_expired(c: &Db<'_>, now: i64, expiry_micros: i64) -> DbResult<()> {
     c.execute(
         "DELETE FROM mfa_factors WHERE status != ?1 \
          AND NOT EXISTS (SELECT 1 FROM mfa_challenges WHERE mfa_challenges.factor_id = mfa_factors.id) \
-         AND created_at + ?2 < ?3",
-        params![VERIFIED, expiry_micros, now],
+         AND created_at < ?2",
+        params![VERIFIED, now - expiry_micros],
     )?;
     Ok(())
 }
@@ -205,11 +198,11 @@ pub(crate) struct ChallengeRecord {
 /// Creates a challenge of `factor` and records `last_challenged_at`
 /// (`CreateChallenge` + `WriteChallengeToDatabase`; `updated_at` is left alone).
 pub(crate) fn create_challenge(
-    c: &Connection,
+    c: &Db<'_>,
     factor: &FactorRecord,
     ip_address: &str,
     now: i64,
-) -> rusqlite::Result<ChallengeRecord> {
+) -> DbResult<ChallengeRecord> {
     let ch = ChallengeRecord {
         id: crate::util::new_uuid(),
         created_at: now,
@@ -230,14 +223,14 @@ pub(crate) fn create_challenge(
 
 /// The challenge `id` of `factor_id` (`Factor.FindChallengeByID`).
 pub(crate) fn find_challenge(
-    c: &Connection,
+    c: &Db<'_>,
     factor_id: &str,
     id: &str,
-) -> rusqlite::Result<Option<ChallengeRecord>> {
+) -> DbResult<Option<ChallengeRecord>> {
     c.query_row(
         "SELECT id, created_at, verified_at, ip_address FROM mfa_challenges \
          WHERE id = ?1 AND factor_id = ?2",
-        [id, factor_id],
+        params![id, factor_id],
         |r| {
             Ok(ChallengeRecord {
                 id: r.get(0)?,
@@ -251,7 +244,7 @@ pub(crate) fn find_challenge(
 }
 
 /// Marks a challenge used (`Challenge.Verify`).
-pub(crate) fn verify_challenge(c: &Connection, id: &str, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn verify_challenge(c: &Db<'_>, id: &str, now: i64) -> DbResult<()> {
     c.execute(
         "UPDATE mfa_challenges SET verified_at = ?2 WHERE id = ?1",
         params![id, now],
@@ -260,7 +253,7 @@ pub(crate) fn verify_challenge(c: &Connection, id: &str, now: i64) -> rusqlite::
 }
 
 /// Deletes a challenge (an expired one, on its verification attempt).
-pub(crate) fn delete_challenge(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM mfa_challenges WHERE id = ?1", [id])?;
+pub(crate) fn delete_challenge(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM mfa_challenges WHERE id = ?1", params![id])?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! The inbox: every email and SMS the emulator "sends".
 
-use rusqlite::{Connection, Row, params};
+use crate::store::{Db, DbResult, db, params};
 
 use crate::Email;
 
 /// Stores an email.
-pub(crate) fn insert(c: &Connection, e: &Email, sent_at_micros: i64) -> rusqlite::Result<()> {
+pub(crate) fn insert(c: &Db<'_>, e: &Email, sent_at_micros: i64) -> DbResult<()> {
     c.execute(
         "INSERT INTO emails (id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at, \
          channel, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -17,7 +17,7 @@ pub(crate) fn insert(c: &Connection, e: &Email, sent_at_micros: i64) -> rusqlite
     Ok(())
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Email> {
+fn from_row(r: &db::Row<'_>) -> DbResult<Email> {
     Ok(Email {
         id: r.get(0)?,
         to: r.get(1)?,
@@ -38,18 +38,20 @@ const COLUMNS: &str =
     "id, to_addr, subject, kind, otp, token_hash, link, redirect_to, html, sent_at, channel, body";
 
 /// All emails in sending order, optionally only those to `to` (case-insensitive).
-pub(crate) fn list(c: &Connection, to: Option<&str>) -> rusqlite::Result<Vec<Email>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {COLUMNS} FROM emails WHERE (?1 IS NULL OR to_addr = lower(?1)) ORDER BY seq"
-    ))?;
-    stmt.query_map([to], from_row)?.collect()
+pub(crate) fn list(c: &Db<'_>, to: Option<&str>) -> DbResult<Vec<Email>> {
+    c.query_map(&format!(
+        "SELECT {COLUMNS} FROM emails WHERE (CAST(?1 AS TEXT) IS NULL OR to_addr = lower(CAST(?1 AS TEXT))) ORDER BY seq"
+    ),
+        params![to],
+        from_row,
+    )
 }
 
 /// Deletes emails (all, or those to `to`).
-pub(crate) fn clear(c: &Connection, to: Option<&str>) -> rusqlite::Result<()> {
+pub(crate) fn clear(c: &Db<'_>, to: Option<&str>) -> DbResult<()> {
     c.execute(
-        "DELETE FROM emails WHERE (?1 IS NULL OR to_addr = lower(?1))",
-        [to],
+        "DELETE FROM emails WHERE (CAST(?1 AS TEXT) IS NULL OR to_addr = lower(CAST(?1 AS TEXT)))",
+        params![to],
     )?;
     Ok(())
 }

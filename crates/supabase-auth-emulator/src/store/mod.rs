@@ -1,21 +1,27 @@
-//! SQLite persistence: one connection behind a mutex, one transaction per unit of work.
+//! Persistence in SQLite (the default) or PostgreSQL: one connection behind a mutex, one
+//! transaction per unit of work.
 //!
 //! Everything an HTTP request changes happens inside a single [`Store::tx`] call,
-//! so refresh-token rotation and the reuse checks are atomic without row locks.
+//! so refresh-token rotation and the reuse checks are atomic without row locks. The
+//! queries are written once for both databases ([`db`]).
 
+pub(crate) mod db;
 pub(crate) mod factors;
 pub(crate) mod keys;
 pub(crate) mod links;
 pub(crate) mod mail;
+mod postgres_store;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod user_json;
 pub(crate) mod users;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use rusqlite::Connection;
+
+pub(crate) use db::{Db, DbError, DbResult, OptionalExt, params};
 
 use crate::error::{EmulatorError, ErrorKind};
 
@@ -32,10 +38,10 @@ CREATE TABLE IF NOT EXISTS users (
     phone_confirmed_at INTEGER,
     confirmation_sent_at INTEGER,
     recovery_sent_at INTEGER,
-    new_email TEXT NOT NULL DEFAULT '',
+    email_change TEXT NOT NULL DEFAULT '',
     email_change_sent_at INTEGER,
     email_change_confirm_status INTEGER NOT NULL DEFAULT 0,
-    new_phone TEXT NOT NULL DEFAULT '',
+    phone_change TEXT NOT NULL DEFAULT '',
     phone_change_sent_at INTEGER,
     reauthentication_sent_at INTEGER,
     last_sign_in_at INTEGER,
@@ -165,14 +171,21 @@ CREATE TABLE IF NOT EXISTS emails (
 );
 "#;
 
-/// The emulator's database.
-pub(crate) struct Store {
-    conn: Mutex<Connection>,
+/// The emulator's database: a SQLite file (or memory), or a PostgreSQL database.
+pub(crate) enum Store {
+    /// One connection behind a mutex.
+    Sqlite(Mutex<Connection>),
+    /// One connection behind a mutex, as with SQLite: units of work never interleave.
+    /// Boxed: its connection settings are large, and there is one store per emulator.
+    Postgres(Box<postgres_store::PgStore>),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Store")
+        f.write_str(match self {
+            Self::Sqlite(_) => "Store(SQLite)",
+            Self::Postgres(_) => "Store(PostgreSQL)",
+        })
     }
 }
 
@@ -196,29 +209,34 @@ impl Store {
         }
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(Self::Sqlite(Mutex::new(conn)))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction
-        // rolls back on drop), so a poisoned mutex is safe to keep using.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Connects to PostgreSQL and creates the `auth` schema's tables where missing.
+    pub(crate) fn open_postgres(url: &str) -> Result<Self, EmulatorError> {
+        postgres_store::PgStore::open(url).map(|pg| Self::Postgres(Box::new(pg)))
     }
 
     /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back on `Err`.
-    pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, E> + Send) -> Result<T, E>
     where
-        E: From<rusqlite::Error>,
+        T: Send,
+        E: From<DbError> + Send,
     {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        match self {
+            Self::Sqlite(conn) => {
+                // A panic while holding the lock leaves SQLite consistent (the transaction
+                // rolls back on drop), so a poisoned mutex is safe to keep using.
+                let mut conn = conn
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let tx = conn.transaction().map_err(DbError::from)?;
+                let out = f(&Db::sqlite(&tx))?;
+                tx.commit().map_err(DbError::from)?;
+                Ok(out)
+            }
+            Self::Postgres(pg) => pg.tx(f),
+        }
     }
 }
 
@@ -239,6 +257,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch(
             "ALTER TABLE emails ADD COLUMN channel TEXT NOT NULL DEFAULT 'email'; \
              ALTER TABLE emails ADD COLUMN body TEXT NOT NULL DEFAULT '';",
+        )?;
+    }
+    // GoTrue's names for the pending address and number (older files said `new_*`).
+    let has_new_email = conn
+        .prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'new_email'")?
+        .exists([])?;
+    if has_new_email {
+        conn.execute_batch(
+            "ALTER TABLE users RENAME COLUMN new_email TO email_change; \
+             ALTER TABLE users RENAME COLUMN new_phone TO phone_change;",
         )?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Sessions and legacy (12-character) refresh tokens.
 
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
+use crate::store::{Db, DbError, DbResult, OptionalExt as _, db, params};
 use serde_json::{Value, json};
 
 use super::Ts;
@@ -28,7 +28,7 @@ impl SessionRecord {
 
 const SESSION_COLUMNS: &str = "id, user_id, created_at, aal, not_after, amr, factor_id";
 
-fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+fn session_from_row(r: &db::Row<'_>) -> DbResult<SessionRecord> {
     let amr: String = r.get(5)?;
     Ok(SessionRecord {
         id: r.get(0)?,
@@ -43,12 +43,12 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 
 /// Creates a session whose `amr` holds one entry for `method` at `now`.
 pub(crate) fn create(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     method: &str,
     now_micros: i64,
     user_agent: Option<&str>,
-) -> rusqlite::Result<SessionRecord> {
+) -> DbResult<SessionRecord> {
     let s = SessionRecord {
         id: crate::util::new_uuid(),
         user_id: user_id.into(),
@@ -67,10 +67,10 @@ pub(crate) fn create(
 }
 
 /// Loads a session.
-pub(crate) fn get(c: &Connection, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
+pub(crate) fn get(c: &Db<'_>, id: &str) -> DbResult<Option<SessionRecord>> {
     c.query_row(
         &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
-        [id],
+        params![id],
         session_from_row,
     )
     .optional()
@@ -80,13 +80,13 @@ pub(crate) fn get(c: &Connection, id: &str) -> rusqlite::Result<Option<SessionRe
 /// (`AddClaimToSession` upserts per session and method), then orders the list newest
 /// first as `CalculateAALAndAMR` does; entries of one second keep their order.
 pub(crate) fn add_amr_claim(
-    c: &Connection,
+    c: &Db<'_>,
     session_id: &str,
     method: &str,
     now_secs: i64,
-) -> rusqlite::Result<()> {
+) -> DbResult<()> {
     let Some(session) = get(c, session_id)? else {
-        return Err(rusqlite::Error::QueryReturnedNoRows);
+        return Err(DbError::NoRow);
     };
     let mut entries = match session.amr {
         Value::Array(entries) => entries,
@@ -110,12 +110,7 @@ pub(crate) fn add_amr_claim(
 
 /// Records the session's level and the factor that raised it
 /// (`Session.UpdateAALAndAssociatedFactor`).
-pub(crate) fn set_aal(
-    c: &Connection,
-    id: &str,
-    aal: &str,
-    factor_id: Option<&str>,
-) -> rusqlite::Result<()> {
+pub(crate) fn set_aal(c: &Db<'_>, id: &str, aal: &str, factor_id: Option<&str>) -> DbResult<()> {
     c.execute(
         "UPDATE sessions SET aal = ?2, factor_id = ?3 WHERE id = ?1",
         params![id, aal, factor_id],
@@ -125,7 +120,7 @@ pub(crate) fn set_aal(
 
 /// Deletes the user's sessions below `level` (`InvalidateSessionsWithAALLessThan`:
 /// a string comparison, so `aal1` < `aal2`).
-pub(crate) fn delete_below_aal(c: &Connection, user_id: &str, level: &str) -> rusqlite::Result<()> {
+pub(crate) fn delete_below_aal(c: &Db<'_>, user_id: &str, level: &str) -> DbResult<()> {
     c.execute(
         "DELETE FROM sessions WHERE user_id = ?1 AND aal < ?2",
         params![user_id, level],
@@ -136,17 +131,16 @@ pub(crate) fn delete_below_aal(c: &Connection, user_id: &str, level: &str) -> ru
 /// After a factor is removed: its sessions lose the factor's `amr` entry and go back
 /// to aal1 (`Factor.DowngradeSessionsToAAL1`).
 pub(crate) fn downgrade_for_factor(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     factor_id: &str,
     amr_method: &str,
-) -> rusqlite::Result<()> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE factor_id = ?1"
-    ))?;
-    let affected = stmt
-        .query_map([factor_id], session_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+) -> DbResult<()> {
+    let affected = c.query_map(
+        &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE factor_id = ?1"),
+        params![factor_id],
+        session_from_row,
+    )?;
     for s in affected {
         let kept: Vec<Value> = match s.amr {
             Value::Array(entries) => entries
@@ -168,30 +162,31 @@ pub(crate) fn downgrade_for_factor(
 }
 
 /// Records a refresh on the session.
-pub(crate) fn touch_refreshed(c: &Connection, id: &str, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn touch_refreshed(c: &Db<'_>, id: &str, now: i64) -> DbResult<()> {
     c.execute(
-        "UPDATE sessions SET refreshed_at = ?2, updated_at = ?2 WHERE id = ?1",
-        params![id, now],
+        // Two parameters: GoTrue's `refreshed_at` is a `timestamp`, `updated_at` a
+        // `timestamptz`, and PostgreSQL gives one parameter one type.
+        "UPDATE sessions SET refreshed_at = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, now, now],
     )?;
     Ok(())
 }
 
 /// Deletes one session (its refresh tokens cascade).
-pub(crate) fn delete(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+pub(crate) fn delete(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
     Ok(())
 }
 
 /// Deletes every session of a user, except `keep` if given.
-pub(crate) fn delete_for_user(
-    c: &Connection,
-    user_id: &str,
-    keep: Option<&str>,
-) -> rusqlite::Result<()> {
-    c.execute(
-        "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
-        params![user_id, keep.unwrap_or("")],
-    )?;
+pub(crate) fn delete_for_user(c: &Db<'_>, user_id: &str, keep: Option<&str>) -> DbResult<()> {
+    match keep {
+        Some(keep) => c.execute(
+            "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2",
+            params![user_id, keep],
+        )?,
+        None => c.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])?,
+    };
     Ok(())
 }
 
@@ -219,7 +214,7 @@ impl std::fmt::Debug for RefreshTokenRecord {
 
 const RT_COLUMNS: &str = "id, token, user_id, parent, session_id, revoked, updated_at";
 
-fn rt_from_row(r: &Row<'_>) -> rusqlite::Result<RefreshTokenRecord> {
+fn rt_from_row(r: &db::Row<'_>) -> DbResult<RefreshTokenRecord> {
     Ok(RefreshTokenRecord {
         id: r.get(0)?,
         token: r.get(1)?,
@@ -233,35 +228,35 @@ fn rt_from_row(r: &Row<'_>) -> rusqlite::Result<RefreshTokenRecord> {
 
 /// Issues a new refresh token in `session_id`, child of `parent`.
 pub(crate) fn insert_refresh_token(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     session_id: &str,
     parent: Option<&str>,
     now: i64,
-) -> rusqlite::Result<String> {
+) -> DbResult<String> {
     // 60 random bits: a collision is astronomically unlikely, but retry on one anyway.
     for _ in 0..8 {
         let token = crate::util::refresh_token_string();
         let inserted = c.execute(
-            "INSERT OR IGNORE INTO refresh_tokens (token, user_id, parent, session_id, revoked, \
-             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)",
+            "INSERT INTO refresh_tokens (token, user_id, parent, session_id, revoked, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, FALSE, ?5, ?5) \
+             ON CONFLICT (token) DO NOTHING",
             params![token, user_id, parent, session_id, now],
         )?;
         if inserted == 1 {
             return Ok(token);
         }
     }
-    Err(rusqlite::Error::StatementChangedRows(0))
+    Err(DbError::Exhausted(
+        "no unused refresh token after 8 attempts",
+    ))
 }
 
 /// Finds a refresh token by its string.
-pub(crate) fn find_refresh_token(
-    c: &Connection,
-    token: &str,
-) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+pub(crate) fn find_refresh_token(c: &Db<'_>, token: &str) -> DbResult<Option<RefreshTokenRecord>> {
     c.query_row(
         &format!("SELECT {RT_COLUMNS} FROM refresh_tokens WHERE token = ?1"),
-        [token],
+        params![token],
         rt_from_row,
     )
     .optional()
@@ -269,51 +264,52 @@ pub(crate) fn find_refresh_token(
 
 /// The session's currently active token: the newest non-revoked one.
 pub(crate) fn active_refresh_token(
-    c: &Connection,
+    c: &Db<'_>,
     session_id: &str,
-) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+) -> DbResult<Option<RefreshTokenRecord>> {
     non_revoked_refresh_token(c, session_id, "DESC")
 }
 
 /// The session's oldest non-revoked token (`FindTokenBySessionID`, which MFA
 /// verification swaps for a new one).
 pub(crate) fn oldest_active_refresh_token(
-    c: &Connection,
+    c: &Db<'_>,
     session_id: &str,
-) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+) -> DbResult<Option<RefreshTokenRecord>> {
     non_revoked_refresh_token(c, session_id, "ASC")
 }
 
 /// The first non-revoked token of the session in `order` (`ASC` or `DESC`) of ids.
 fn non_revoked_refresh_token(
-    c: &Connection,
+    c: &Db<'_>,
     session_id: &str,
     order: &'static str,
-) -> rusqlite::Result<Option<RefreshTokenRecord>> {
+) -> DbResult<Option<RefreshTokenRecord>> {
     c.query_row(
         &format!(
-            "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = 0 \
+            "SELECT {RT_COLUMNS} FROM refresh_tokens WHERE session_id = ?1 AND revoked = FALSE \
              ORDER BY id {order} LIMIT 1"
         ),
-        [session_id],
+        params![session_id],
         rt_from_row,
     )
     .optional()
 }
 
 /// Marks one token revoked (touching `updated_at`, as pop's update does).
-pub(crate) fn revoke(c: &Connection, id: i64, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn revoke(c: &Db<'_>, id: i64, now: i64) -> DbResult<()> {
     c.execute(
-        "UPDATE refresh_tokens SET revoked = 1, updated_at = ?2 WHERE id = ?1",
+        "UPDATE refresh_tokens SET revoked = TRUE, updated_at = ?2 WHERE id = ?1",
         params![id, now],
     )?;
     Ok(())
 }
 
 /// Revokes every non-revoked token of a session (reuse detected).
-pub(crate) fn revoke_family(c: &Connection, session_id: &str, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn revoke_family(c: &Db<'_>, session_id: &str, now: i64) -> DbResult<()> {
     c.execute(
-        "UPDATE refresh_tokens SET revoked = 1, updated_at = ?2 WHERE session_id = ?1 AND revoked = 0",
+        "UPDATE refresh_tokens SET revoked = TRUE, updated_at = ?2 \
+         WHERE session_id = ?1 AND revoked = FALSE",
         params![session_id, now],
     )?;
     Ok(())
@@ -329,7 +325,7 @@ mod tests {
     use crate::store::Store;
     use crate::store::users::{self, UserRecord};
 
-    fn methods(c: &Connection, id: &str) -> Value {
+    fn methods(c: &Db<'_>, id: &str) -> Value {
         get(c, id).unwrap().unwrap().amr
     }
 
@@ -370,7 +366,7 @@ mod tests {
                         json!([{ "method": "password", "timestamp": 10 }])
                     )
                 );
-                Ok::<_, rusqlite::Error>(())
+                Ok::<_, DbError>(())
             })
             .unwrap();
     }

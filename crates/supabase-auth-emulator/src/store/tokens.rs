@@ -1,6 +1,6 @@
 //! One-time tokens (email links and codes), PKCE flow state, local OAuth codes.
 
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
+use crate::store::{Db, DbResult, OptionalExt as _, db, params};
 
 use super::Ts;
 
@@ -30,16 +30,18 @@ impl OttType {
 
 /// Stores (replacing any previous token of that kind) a token hash for a user.
 pub(crate) fn put_ott(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     kind: OttType,
     token_hash: &str,
     relates_to: &str,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> DbResult<()> {
     c.execute(
-        "INSERT OR REPLACE INTO one_time_tokens (user_id, token_type, token_hash, relates_to, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO one_time_tokens (user_id, token_type, token_hash, relates_to, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, token_type) DO UPDATE SET \
+         token_hash = excluded.token_hash, relates_to = excluded.relates_to, \
+         created_at = excluded.created_at",
         params![user_id, kind.as_str(), token_hash, relates_to, now],
     )?;
     Ok(())
@@ -53,11 +55,7 @@ pub(crate) struct Ott {
 }
 
 /// Finds a token of `kind` whose hash is one of `hashes`.
-pub(crate) fn find_ott(
-    c: &Connection,
-    kind: OttType,
-    hashes: &[&str],
-) -> rusqlite::Result<Option<Ott>> {
+pub(crate) fn find_ott(c: &Db<'_>, kind: OttType, hashes: &[&str]) -> DbResult<Option<Ott>> {
     for h in hashes {
         let found = c
             .query_row(
@@ -80,13 +78,16 @@ pub(crate) fn find_ott(
 }
 
 /// Deletes every one-time token of a user.
-pub(crate) fn clear_otts(c: &Connection, user_id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM one_time_tokens WHERE user_id = ?1", [user_id])?;
+pub(crate) fn clear_otts(c: &Db<'_>, user_id: &str) -> DbResult<()> {
+    c.execute(
+        "DELETE FROM one_time_tokens WHERE user_id = ?1",
+        params![user_id],
+    )?;
     Ok(())
 }
 
 /// Deletes one kind of one-time token of a user.
-pub(crate) fn clear_ott(c: &Connection, user_id: &str, kind: OttType) -> rusqlite::Result<()> {
+pub(crate) fn clear_ott(c: &Db<'_>, user_id: &str, kind: OttType) -> DbResult<()> {
     c.execute(
         "DELETE FROM one_time_tokens WHERE user_id = ?1 AND token_type = ?2",
         params![user_id, kind.as_str()],
@@ -151,7 +152,7 @@ const FS_COLUMNS: &str = "id, user_id, auth_code, code_challenge_method, code_ch
     provider_type, provider_access_token, provider_refresh_token, authentication_method, \
     auth_code_issued_at, redirect_to, created_at";
 
-fn fs_from_row(r: &Row<'_>) -> rusqlite::Result<FlowState> {
+fn fs_from_row(r: &db::Row<'_>) -> DbResult<FlowState> {
     Ok(FlowState {
         id: r.get(0)?,
         user_id: r.get(1)?,
@@ -169,11 +170,13 @@ fn fs_from_row(r: &Row<'_>) -> rusqlite::Result<FlowState> {
 }
 
 /// Inserts or replaces a flow state.
-pub(crate) fn save_flow_state(c: &Connection, f: &FlowState, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn save_flow_state(c: &Db<'_>, f: &FlowState, now: i64) -> DbResult<()> {
     c.execute(
         &format!(
-            "INSERT OR REPLACE INTO flow_state ({FS_COLUMNS}, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT INTO flow_state ({FS_COLUMNS}, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (id) DO UPDATE SET {}",
+            super::db::excluded(&format!("{FS_COLUMNS}, updated_at"))
         ),
         params![
             f.id,
@@ -195,23 +198,20 @@ pub(crate) fn save_flow_state(c: &Connection, f: &FlowState, now: i64) -> rusqli
 }
 
 /// Finds a flow state by its `auth_code`.
-pub(crate) fn flow_state_by_code(
-    c: &Connection,
-    code: &str,
-) -> rusqlite::Result<Option<FlowState>> {
+pub(crate) fn flow_state_by_code(c: &Db<'_>, code: &str) -> DbResult<Option<FlowState>> {
     c.query_row(
         &format!("SELECT {FS_COLUMNS} FROM flow_state WHERE auth_code = ?1"),
-        [code],
+        params![code],
         fs_from_row,
     )
     .optional()
 }
 
 /// Finds a flow state by id (the OAuth `state`).
-pub(crate) fn flow_state_by_id(c: &Connection, id: &str) -> rusqlite::Result<Option<FlowState>> {
+pub(crate) fn flow_state_by_id(c: &Db<'_>, id: &str) -> DbResult<Option<FlowState>> {
     c.query_row(
         &format!("SELECT {FS_COLUMNS} FROM flow_state WHERE id = ?1"),
-        [id],
+        params![id],
         fs_from_row,
     )
     .optional()
@@ -219,24 +219,24 @@ pub(crate) fn flow_state_by_id(c: &Connection, id: &str) -> rusqlite::Result<Opt
 
 /// The newest flow state of a user for an authentication method.
 pub(crate) fn latest_flow_state(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     auth_method: &str,
-) -> rusqlite::Result<Option<FlowState>> {
+) -> DbResult<Option<FlowState>> {
     c.query_row(
         &format!(
             "SELECT {FS_COLUMNS} FROM flow_state WHERE user_id = ?1 AND authentication_method = ?2 \
              ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ),
-        [user_id, auth_method],
+        params![user_id, auth_method],
         fs_from_row,
     )
     .optional()
 }
 
 /// Deletes a flow state.
-pub(crate) fn delete_flow_state(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM flow_state WHERE id = ?1", [id])?;
+pub(crate) fn delete_flow_state(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM flow_state WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -250,7 +250,7 @@ pub(crate) struct OAuthCode {
 }
 
 /// Stores a provider authorization code.
-pub(crate) fn put_oauth_code(c: &Connection, code: &str, v: &OAuthCode) -> rusqlite::Result<()> {
+pub(crate) fn put_oauth_code(c: &Db<'_>, code: &str, v: &OAuthCode) -> DbResult<()> {
     c.execute(
         "INSERT INTO oauth_codes (code, flow_state_id, email, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![code, v.flow_state_id, v.email, v.name, v.created_at],
@@ -259,11 +259,11 @@ pub(crate) fn put_oauth_code(c: &Connection, code: &str, v: &OAuthCode) -> rusql
 }
 
 /// Takes (reads and deletes) a provider authorization code.
-pub(crate) fn take_oauth_code(c: &Connection, code: &str) -> rusqlite::Result<Option<OAuthCode>> {
+pub(crate) fn take_oauth_code(c: &Db<'_>, code: &str) -> DbResult<Option<OAuthCode>> {
     let found = c
         .query_row(
             "SELECT flow_state_id, email, name, created_at FROM oauth_codes WHERE code = ?1",
-            [code],
+            params![code],
             |r| {
                 Ok(OAuthCode {
                     flow_state_id: r.get(0)?,
@@ -274,16 +274,16 @@ pub(crate) fn take_oauth_code(c: &Connection, code: &str) -> rusqlite::Result<Op
             },
         )
         .optional()?;
-    c.execute("DELETE FROM oauth_codes WHERE code = ?1", [code])?;
+    c.execute("DELETE FROM oauth_codes WHERE code = ?1", params![code])?;
     Ok(found)
 }
 
 /// The stored hash of the user's token of `kind`, if any.
 pub(crate) fn ott_hash_for_user(
-    c: &Connection,
+    c: &Db<'_>,
     user_id: &str,
     kind: OttType,
-) -> rusqlite::Result<Option<String>> {
+) -> DbResult<Option<String>> {
     c.query_row(
         "SELECT token_hash FROM one_time_tokens WHERE user_id = ?1 AND token_type = ?2",
         params![user_id, kind.as_str()],

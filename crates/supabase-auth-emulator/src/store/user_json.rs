@@ -1,6 +1,6 @@
 //! The user object as GoTrue serializes it: field order and `omitempty` rules.
 
-use rusqlite::Connection;
+use crate::store::{Db, DbResult};
 use serde_json::{Map, Value};
 
 use super::factors::{self, FactorRecord};
@@ -150,7 +150,7 @@ pub(crate) fn user_map(
 
 /// The user object, loading the identities and factors from the database (GoTrue
 /// loads the user with `Eager()`).
-pub(crate) fn user_json(c: &Connection, u: &UserRecord) -> rusqlite::Result<Value> {
+pub(crate) fn user_json(c: &Db<'_>, u: &UserRecord) -> DbResult<Value> {
     let ids = users::identities(c, &u.id)?;
     let factors = factors::for_user(c, &u.id)?;
     Ok(Value::Object(user_map(u, &ids, &factors)))

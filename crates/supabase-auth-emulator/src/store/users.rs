@@ -1,6 +1,7 @@
 //! Users and their identities.
 
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
+use crate::store::db::Param;
+use crate::store::{Db, DbResult, OptionalExt as _, db, params};
 use serde_json::{Map, Value};
 
 use super::Ts;
@@ -97,8 +98,8 @@ impl UserRecord {
 }
 
 const COLUMNS: &str = "id, aud, role, email, phone, encrypted_password, email_confirmed_at, \
-    invited_at, phone_confirmed_at, confirmation_sent_at, recovery_sent_at, new_email, \
-    email_change_sent_at, email_change_confirm_status, new_phone, phone_change_sent_at, \
+    invited_at, phone_confirmed_at, confirmation_sent_at, recovery_sent_at, email_change, \
+    email_change_sent_at, email_change_confirm_status, phone_change, phone_change_sent_at, \
     reauthentication_sent_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, \
     created_at, updated_at, banned_until, deleted_at, is_anonymous";
 
@@ -109,7 +110,7 @@ fn json_map(text: &str) -> Map<String, Value> {
     }
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+fn from_row(r: &db::Row<'_>) -> DbResult<UserRecord> {
     let email_confirmed_at: Ts = r.get(6)?;
     let phone_confirmed_at: Ts = r.get(8)?;
     let confirmed_at = match (email_confirmed_at, phone_confirmed_at) {
@@ -136,8 +137,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         phone_change_sent_at: r.get(15)?,
         reauthentication_sent_at: r.get(16)?,
         last_sign_in_at: r.get(17)?,
-        app_metadata: json_map(&r.get::<_, String>(18)?),
-        user_metadata: json_map(&r.get::<_, String>(19)?),
+        app_metadata: json_map(&r.get::<String>(18)?),
+        user_metadata: json_map(&r.get::<String>(19)?),
         created_at: r.get(20)?,
         updated_at: r.get(21)?,
         banned_until: r.get(22)?,
@@ -147,50 +148,47 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
 }
 
 /// Loads a user by id.
-pub(crate) fn get(c: &Connection, id: &str) -> rusqlite::Result<Option<UserRecord>> {
+pub(crate) fn get(c: &Db<'_>, id: &str) -> DbResult<Option<UserRecord>> {
     c.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-        [id],
+        params![id],
         from_row,
     )
     .optional()
 }
 
 /// Finds a (not soft-deleted) user by lower-cased email.
-pub(crate) fn find_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<UserRecord>> {
+pub(crate) fn find_by_email(c: &Db<'_>, email: &str) -> DbResult<Option<UserRecord>> {
     c.query_row(
         &format!(
             "SELECT {COLUMNS} FROM users WHERE email = ?1 AND email != '' AND deleted_at IS NULL"
         ),
-        [email.to_lowercase()],
+        params![email.to_lowercase()],
         from_row,
     )
     .optional()
 }
 
 /// Finds a (not soft-deleted) user by normalised phone.
-pub(crate) fn find_by_phone(c: &Connection, phone: &str) -> rusqlite::Result<Option<UserRecord>> {
+pub(crate) fn find_by_phone(c: &Db<'_>, phone: &str) -> DbResult<Option<UserRecord>> {
     c.query_row(
         &format!(
             "SELECT {COLUMNS} FROM users WHERE phone = ?1 AND phone != '' AND deleted_at IS NULL"
         ),
-        [phone],
+        params![phone],
         from_row,
     )
     .optional()
 }
 
 /// Finds a (not soft-deleted) user with a pending change to `phone` (normalised).
-pub(crate) fn find_by_new_phone(
-    c: &Connection,
-    phone: &str,
-) -> rusqlite::Result<Option<UserRecord>> {
+pub(crate) fn find_by_new_phone(c: &Db<'_>, phone: &str) -> DbResult<Option<UserRecord>> {
     c.query_row(
         &format!(
-            "SELECT {COLUMNS} FROM users WHERE new_phone = ?1 AND new_phone != '' \
+            "SELECT {COLUMNS} FROM users WHERE phone_change = ?1 AND phone_change != '' \
              AND deleted_at IS NULL"
         ),
-        [phone],
+        params![phone],
         from_row,
     )
     .optional()
@@ -198,73 +196,85 @@ pub(crate) fn find_by_new_phone(
 
 /// Lists users newest first, optionally filtered by a substring of email or name.
 pub(crate) fn list(
-    c: &Connection,
+    c: &Db<'_>,
     filter: &str,
     limit: i64,
     offset: i64,
-) -> rusqlite::Result<(Vec<UserRecord>, i64)> {
+) -> DbResult<(Vec<UserRecord>, i64)> {
     let pattern = format!("%{}%", filter.replace(['%', '_'], ""));
-    let cond = "(?1 = '%%' OR email LIKE ?1 OR raw_user_meta_data LIKE ?1)";
+    // jsonb has no LIKE: compare its text, which both databases spell with CAST.
+    let cond = "(?1 = '%%' OR email LIKE ?1 OR CAST(raw_user_meta_data AS TEXT) LIKE ?1)";
     let total: i64 = c.query_row(
         &format!("SELECT COUNT(*) FROM users WHERE {cond}"),
-        [&pattern],
+        params![&pattern],
         |r| r.get(0),
     )?;
-    let mut stmt = c.prepare(&format!(
-        "SELECT {COLUMNS} FROM users WHERE {cond} ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3"
-    ))?;
-    let users = stmt
-        .query_map(params![pattern, limit, offset], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let users = c.query_map(
+        &format!(
+            "SELECT {COLUMNS} FROM users WHERE {cond} \
+             ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3"
+        ),
+        params![pattern, limit, offset],
+        from_row,
+    )?;
     Ok((users, total))
 }
 
-fn to_params(u: &UserRecord) -> [Box<dyn rusqlite::ToSql + '_>; 25] {
+/// The row's values in [`COLUMNS`] order; the metadata as JSON text.
+fn to_params<'a>(u: &'a UserRecord, meta: &'a [String; 2]) -> [&'a dyn Param; 25] {
     [
-        Box::new(&u.id),
-        Box::new(&u.aud),
-        Box::new(&u.role),
-        Box::new(&u.email),
-        Box::new(&u.phone),
-        Box::new(&u.encrypted_password),
-        Box::new(u.email_confirmed_at),
-        Box::new(u.invited_at),
-        Box::new(u.phone_confirmed_at),
-        Box::new(u.confirmation_sent_at),
-        Box::new(u.recovery_sent_at),
-        Box::new(&u.new_email),
-        Box::new(u.email_change_sent_at),
-        Box::new(u.email_change_confirm_status),
-        Box::new(&u.new_phone),
-        Box::new(u.phone_change_sent_at),
-        Box::new(u.reauthentication_sent_at),
-        Box::new(u.last_sign_in_at),
-        Box::new(Value::Object(u.app_metadata.clone()).to_string()),
-        Box::new(Value::Object(u.user_metadata.clone()).to_string()),
-        Box::new(u.created_at),
-        Box::new(u.updated_at),
-        Box::new(u.banned_until),
-        Box::new(u.deleted_at),
-        Box::new(u.is_anonymous),
+        &u.id,
+        &u.aud,
+        &u.role,
+        &u.email,
+        &u.phone,
+        &u.encrypted_password,
+        &u.email_confirmed_at,
+        &u.invited_at,
+        &u.phone_confirmed_at,
+        &u.confirmation_sent_at,
+        &u.recovery_sent_at,
+        &u.new_email,
+        &u.email_change_sent_at,
+        &u.email_change_confirm_status,
+        &u.new_phone,
+        &u.phone_change_sent_at,
+        &u.reauthentication_sent_at,
+        &u.last_sign_in_at,
+        &meta[0],
+        &meta[1],
+        &u.created_at,
+        &u.updated_at,
+        &u.banned_until,
+        &u.deleted_at,
+        &u.is_anonymous,
+    ]
+}
+
+fn metadata_json(u: &UserRecord) -> [String; 2] {
+    [
+        Value::Object(u.app_metadata.clone()).to_string(),
+        Value::Object(u.user_metadata.clone()).to_string(),
     ]
 }
 
 /// Inserts a new user row.
-pub(crate) fn insert(c: &Connection, u: &UserRecord) -> rusqlite::Result<()> {
+pub(crate) fn insert(c: &Db<'_>, u: &UserRecord) -> DbResult<()> {
     let placeholders = (1..=25)
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let p = to_params(u);
+    let meta = metadata_json(u);
+    let p = to_params(u, &meta);
     c.execute(
         &format!("INSERT INTO users ({COLUMNS}) VALUES ({placeholders})"),
-        rusqlite::params_from_iter(p.iter().map(|b| b.as_ref())),
+        &p,
     )?;
     Ok(())
 }
 
 /// Writes every column of `u`, bumping `updated_at` to `now` (as pop's `Update` does).
-pub(crate) fn save(c: &Connection, u: &mut UserRecord, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn save(c: &Db<'_>, u: &mut UserRecord, now: i64) -> DbResult<()> {
     u.updated_at = now;
     let sets = COLUMNS
         .split(", ")
@@ -273,17 +283,15 @@ pub(crate) fn save(c: &Connection, u: &mut UserRecord, now: i64) -> rusqlite::Re
         .map(|(i, col)| format!("{} = ?{}", col.trim(), i + 1))
         .collect::<Vec<_>>()
         .join(", ");
-    let p = to_params(u);
-    c.execute(
-        &format!("UPDATE users SET {sets} WHERE id = ?1"),
-        rusqlite::params_from_iter(p.iter().map(|b| b.as_ref())),
-    )?;
+    let meta = metadata_json(u);
+    let p = to_params(u, &meta);
+    c.execute(&format!("UPDATE users SET {sets} WHERE id = ?1"), &p)?;
     Ok(())
 }
 
 /// Deletes a user; sessions, refresh tokens, identities and one-time tokens cascade.
-pub(crate) fn delete(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM users WHERE id = ?1", [id])?;
+pub(crate) fn delete(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM users WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -323,10 +331,13 @@ impl IdentityRecord {
 }
 
 /// Inserts or replaces an identity.
-pub(crate) fn upsert_identity(c: &Connection, i: &IdentityRecord) -> rusqlite::Result<()> {
+pub(crate) fn upsert_identity(c: &Db<'_>, i: &IdentityRecord) -> DbResult<()> {
     c.execute(
-        "INSERT OR REPLACE INTO identities (id, provider_id, user_id, identity_data, provider, \
-         last_sign_in_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &format!(
+            "INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET {}",
+            super::db::excluded(IDENTITY_COLUMNS)
+        ),
         params![
             i.id,
             i.provider_id,
@@ -344,12 +355,12 @@ pub(crate) fn upsert_identity(c: &Connection, i: &IdentityRecord) -> rusqlite::R
 const IDENTITY_COLUMNS: &str = "id, provider_id, user_id, identity_data, provider, \
     last_sign_in_at, created_at, updated_at";
 
-fn identity_from_row(r: &Row<'_>) -> rusqlite::Result<IdentityRecord> {
+fn identity_from_row(r: &db::Row<'_>) -> DbResult<IdentityRecord> {
     Ok(IdentityRecord {
         id: r.get(0)?,
         provider_id: r.get(1)?,
         user_id: r.get(2)?,
-        identity_data: json_map(&r.get::<_, String>(3)?),
+        identity_data: json_map(&r.get::<String>(3)?),
         provider: r.get(4)?,
         last_sign_in_at: r.get(5)?,
         created_at: r.get(6)?,
@@ -358,38 +369,45 @@ fn identity_from_row(r: &Row<'_>) -> rusqlite::Result<IdentityRecord> {
 }
 
 /// The identities of a user, oldest first.
-pub(crate) fn identities(c: &Connection, user_id: &str) -> rusqlite::Result<Vec<IdentityRecord>> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = ?1 ORDER BY created_at, rowid"
-    ))?;
-    stmt.query_map([user_id], identity_from_row)?.collect()
+pub(crate) fn identities(c: &Db<'_>, user_id: &str) -> DbResult<Vec<IdentityRecord>> {
+    c.query_map(
+        &format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = ?1 \
+             ORDER BY created_at, rowid"
+        ),
+        params![user_id],
+        identity_from_row,
+    )
 }
 
 /// Finds the identity for `(provider, provider_id)`.
 pub(crate) fn find_identity(
-    c: &Connection,
+    c: &Db<'_>,
     provider: &str,
     provider_id: &str,
-) -> rusqlite::Result<Option<IdentityRecord>> {
+) -> DbResult<Option<IdentityRecord>> {
     c.query_row(
         &format!(
             "SELECT {IDENTITY_COLUMNS} FROM identities WHERE provider = ?1 AND provider_id = ?2"
         ),
-        [provider, provider_id],
+        params![provider, provider_id],
         identity_from_row,
     )
     .optional()
 }
 
 /// Deletes all identities of a user.
-pub(crate) fn delete_identities(c: &Connection, user_id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM identities WHERE user_id = ?1", [user_id])?;
+pub(crate) fn delete_identities(c: &Db<'_>, user_id: &str) -> DbResult<()> {
+    c.execute(
+        "DELETE FROM identities WHERE user_id = ?1",
+        params![user_id],
+    )?;
     Ok(())
 }
 
 /// Recomputes `app_metadata.provider(s)` from the identities ordered by creation
 /// (GoTrue does this after verification and identity changes).
-pub(crate) fn refresh_providers(c: &Connection, u: &mut UserRecord) -> rusqlite::Result<()> {
+pub(crate) fn refresh_providers(c: &Db<'_>, u: &mut UserRecord) -> DbResult<()> {
     let ids = identities(c, &u.id)?;
     let mut providers: Vec<String> = Vec::new();
     for i in &ids {
@@ -409,7 +427,7 @@ pub(crate) fn refresh_providers(c: &Connection, u: &mut UserRecord) -> rusqlite:
 }
 
 /// Deletes one identity (unlinking).
-pub(crate) fn delete_identity(c: &Connection, id: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM identities WHERE id = ?1", [id])?;
+pub(crate) fn delete_identity(c: &Db<'_>, id: &str) -> DbResult<()> {
+    c.execute("DELETE FROM identities WHERE id = ?1", params![id])?;
     Ok(())
 }

@@ -27,13 +27,66 @@ pub(crate) struct Api {
     pub(crate) http: reqwest::Client,
 }
 
+/// The settings every test starts from: the library's defaults, on the store the run
+/// chose. `EMULATOR_TEST_STORE=postgres` gives each emulator a database of its own in
+/// one throwaway PostgreSQL per test process; unset (or `sqlite`), SQLite in memory.
+/// The test command runs the suite both ways.
 pub(crate) fn config() -> EmulatorConfig {
-    EmulatorConfig::default()
+    let cfg = EmulatorConfig::default();
+    match std::env::var("EMULATOR_TEST_STORE").as_deref() {
+        Ok("postgres") => cfg.database_url(Some(fresh_database())),
+        Ok("sqlite" | "") | Err(_) => cfg,
+        Ok(other) => panic!("EMULATOR_TEST_STORE={other}: expected sqlite or postgres"),
+    }
+}
+
+/// Fails unless `emu` keeps its data where `EMULATOR_TEST_STORE` asked.
+pub(crate) fn assert_on_the_chosen_store(emu: &Emulator) {
+    let postgres = std::env::var("EMULATOR_TEST_STORE").as_deref() == Ok("postgres");
+    let database = emu.database();
+    assert_eq!(
+        database.starts_with("PostgreSQL at "),
+        postgres,
+        "the emulator keeps its data in {database}"
+    );
+}
+
+/// The throwaway server of this test process, started on first use. Never dropped: the
+/// server stops by itself when the process exits.
+fn postgres() -> &'static throwaway_postgres::ThrowawayPostgres {
+    static SERVER: std::sync::OnceLock<throwaway_postgres::ThrowawayPostgres> =
+        std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        throwaway_postgres::ThrowawayPostgres::start()
+            .unwrap_or_else(|e| panic!("EMULATOR_TEST_STORE=postgres needs PostgreSQL: {e}"))
+    })
+}
+
+/// A new, empty database on [`postgres`], for one emulator.
+pub(crate) fn fresh_database() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "emulator_{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let server = postgres();
+    let admin = server.url().to_owned();
+    // The sync client must not run on an async runtime's thread.
+    let create = format!("CREATE DATABASE {name}");
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        client.batch_execute(&create).unwrap();
+    })
+    .join()
+    .unwrap();
+    server.url_for_database(&name)
 }
 
 impl Api {
     pub(crate) async fn start() -> Self {
-        Self::with(config()).await
+        let api = Self::with(config()).await;
+        assert_on_the_chosen_store(&api.emu);
+        api
     }
 
     pub(crate) async fn with(cfg: EmulatorConfig) -> Self {

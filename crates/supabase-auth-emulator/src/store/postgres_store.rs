@@ -1,0 +1,227 @@
+//! The PostgreSQL store: users, identities, sessions and tokens in the database's `auth`
+//! schema, with GoTrue's table and column names, so an application's
+//! `references auth.users(id)` and `after insert on auth.users` triggers work as they do
+//! on Supabase. The emulator's own tables (inbox, signing keys) are in `auth_emulator`.
+//!
+//! The sync `postgres` client runs its own small runtime, which must not be entered from
+//! a thread that drives async tasks: every call runs on a short-lived scoped thread.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use super::db::{Db, DbError};
+use crate::error::{EmulatorError, ErrorKind};
+
+/// The schema: idempotent, so every start runs it.
+const SCHEMA: &str = include_str!("postgres.sql");
+
+/// Queries name tables without a schema; GoTrue's own connections use `auth` as well,
+/// so an application's unqualified names in a trigger fail here as they do on Supabase.
+/// UTC: GoTrue's few `timestamp` (without time zone) columns are read and written as UTC.
+const SESSION_SETTINGS: &str = "SET search_path TO auth, auth_emulator; SET TIME ZONE 'UTC'";
+
+/// Emulators starting together on one database create the schema one at a time.
+const SCHEMA_LOCK: i64 = 0x5375_7061_6175_7468; // "Supaauth"
+
+/// Without a connect timeout of the URL's own, an unreachable server fails start-up
+/// after this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Columns the emulator reads and writes that an `auth` schema made by another Auth
+/// server may lack: checked at start so the error names them instead of a later 500.
+const EMULATOR_COLUMNS: &[(&str, &str)] = &[
+    ("auth", "sessions.amr"),
+    ("auth", "flow_state.redirect_to"),
+    ("auth", "users.email_change_confirm_status"),
+    ("auth", "users.is_anonymous"),
+];
+
+pub(crate) struct PgStore {
+    config: postgres::Config,
+    conn: Mutex<Option<PgConn>>,
+}
+
+struct PgConn {
+    client: postgres::Client,
+    /// Prepared statements by their SQL (as written for both databases).
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+}
+
+/// Runs `f` on a thread of its own, outside any async runtime.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn describe(config: &postgres::Config) -> String {
+    // Host and database only: the URL may hold a password.
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "PostgreSQL at {host}, database {}",
+        config.get_dbname().unwrap_or("(default)")
+    )
+}
+
+impl PgStore {
+    pub(crate) fn open(url: &str) -> Result<Self, EmulatorError> {
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            EmulatorError::with_source(
+                ErrorKind::Config,
+                "the database URL is not a PostgreSQL connection string",
+                e,
+            )
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let store = Self {
+            config,
+            conn: Mutex::new(None),
+        };
+        off_runtime(|| {
+            let mut conn = store.connect()?;
+            create_schema(&mut conn.client).map_err(|e| {
+                EmulatorError::with_source(
+                    ErrorKind::Database,
+                    format!(
+                        "cannot create the auth schema in {}",
+                        describe(&store.config)
+                    ),
+                    e,
+                )
+            })?;
+            check_columns(&mut conn.client, &store.config)?;
+            *store.conn.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn);
+            Ok::<_, EmulatorError>(())
+        })?;
+        Ok(store)
+    }
+
+    /// `PostgreSQL at HOST, database NAME`.
+    pub(crate) fn describe(&self) -> String {
+        describe(&self.config)
+    }
+
+    fn connect(&self) -> Result<PgConn, EmulatorError> {
+        let mut client = self.config.connect(postgres::NoTls).map_err(|e| {
+            EmulatorError::with_source(
+                ErrorKind::Database,
+                format!("cannot connect to {}", describe(&self.config)),
+                e,
+            )
+        })?;
+        client.batch_execute(SESSION_SETTINGS)?;
+        Ok(PgConn {
+            client,
+            statements: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Runs `f` in a transaction, reconnecting first if the connection was lost.
+    pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, E> + Send) -> Result<T, E>
+    where
+        T: Send,
+        E: From<DbError> + Send,
+    {
+        off_runtime(|| {
+            // A panic inside `f` drops the transaction, which rolls it back.
+            let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
+                *guard = None;
+                match self.connect() {
+                    Ok(conn) => *guard = Some(conn),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the PostgreSQL store is unreachable");
+                        return Err(E::from(reconnect_error(&self.config)));
+                    }
+                }
+            }
+            let Some(PgConn { client, statements }) = guard.as_mut() else {
+                return Err(E::from(reconnect_error(&self.config)));
+            };
+            let tx = client.transaction().map_err(DbError::from)?;
+            let db = Db::postgres(tx, statements);
+            let out = f(&db)?;
+            db.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+impl Drop for PgStore {
+    /// Closing the client blocks on its runtime, which panics on an async thread (where
+    /// an emulator usually shuts down): close it on a thread of its own.
+    fn drop(&mut self) {
+        let conn = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(conn) = conn {
+            off_runtime(move || drop(conn));
+        }
+    }
+}
+
+fn reconnect_error(config: &postgres::Config) -> DbError {
+    DbError::Unreachable(describe(config))
+}
+
+impl From<postgres::Error> for EmulatorError {
+    fn from(e: postgres::Error) -> Self {
+        Self::with_source(ErrorKind::Database, "database error", e)
+    }
+}
+
+fn create_schema(client: &mut postgres::Client) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+    tx.batch_execute(SCHEMA)?;
+    tx.commit()
+}
+
+fn check_columns(
+    client: &mut postgres::Client,
+    config: &postgres::Config,
+) -> Result<(), EmulatorError> {
+    let mut missing = Vec::new();
+    for (schema, column) in EMULATOR_COLUMNS {
+        let Some((table, name)) = column.split_once('.') else {
+            continue;
+        };
+        let found = client.query_opt(
+            "SELECT 1 FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 AND column_name = $3",
+            &[schema, &table, &name],
+        )?;
+        if found.is_none() {
+            missing.push(format!("{schema}.{column}"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(EmulatorError::new(
+        ErrorKind::Database,
+        format!(
+            "{} already has an `auth` schema made by another Auth server: it lacks {}. \
+             Use a database without one (the emulator creates its own).",
+            describe(config),
+            missing.join(", ")
+        ),
+    ))
+}
