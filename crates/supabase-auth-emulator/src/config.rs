@@ -246,7 +246,8 @@ impl EmulatorConfig {
         self
     }
 
-    /// `Some(path)`: keep everything in that SQLite file; `None`: in memory.
+    /// `Some(path)`: keep everything in that SQLite file; `None`: in memory (unless
+    /// [`database_url`](Self::database_url) is set).
     pub fn db_path(mut self, path: Option<impl Into<PathBuf>>) -> Self {
         self.db_path = path.map(Into::into);
         self

@@ -1,7 +1,10 @@
 //! The `supabase-auth-emulator` binary with a settings file: `./supabase/config.toml`
 //! found on its own, `--config PATH`, flags over the file, and a bad file refused.
 //! Each test runs the binary on port 0 and reads the bound address from its banner.
+//! Also `--database-url`: the users in PostgreSQL.
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
@@ -250,4 +253,43 @@ fn a_bad_file_stops_the_binary_with_the_key_named() {
         String::from_utf8_lossy(&out.stderr)
             .ends_with("error: invalid --otp-length: 4 (6 to 10)\n")
     );
+}
+
+#[tokio::test]
+async fn database_url_keeps_the_users_in_postgres() {
+    let dir = TempDir::new("postgres");
+    let url = support::fresh_database();
+    let emu = Running::start(&dir.0, &["--database-url", &url, "--email-signup"]);
+    let parsed = url::Url::parse(&url).unwrap();
+    let socket_dir = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    assert_eq!(
+        emu.banner_line("Database: "),
+        format!("PostgreSQL at {socket_dir}, database {name}")
+    );
+
+    let (status, body) = emu
+        .post(
+            "/signup",
+            json!({ "email": "Bin@Example.com", "password": "secret123" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["user"]["id"].as_str().unwrap().to_owned();
+    let rows = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .query("SELECT id::text, email FROM auth.users", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(rows, vec![(id, "bin@example.com".to_owned())]);
 }

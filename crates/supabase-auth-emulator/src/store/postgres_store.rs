@@ -59,6 +59,51 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// libpq reads `postgres://u@localhost:5432/db?host=/run/pg` as "the socket in /run/pg,
+/// port 5432"; `postgres` adds the query's host to the URL's, and would try
+/// `localhost` over TCP first (perhaps another server). With a `host` in the query, this
+/// drops the URL's host and keeps its port as a `port` parameter, as libpq does.
+fn libpq_hosts(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let query = tail.split_once('?').map_or("", |(_, q)| q);
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(name))
+    };
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((user, hostport)) => (Some(user), hostport),
+        None => (None, authority),
+    };
+    if !has("host") || hostport.is_empty() {
+        return url.into();
+    }
+    // `[::1]:5432`, `host:5432` or `host`; several hosts are left as they are.
+    if hostport.contains(',') {
+        return url.into();
+    }
+    let port = match hostport.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !port.contains(']') => Some(port),
+        _ => None,
+    };
+    let mut out = format!("{scheme}://");
+    if let Some(user) = userinfo {
+        out.push_str(user);
+        out.push('@');
+    }
+    out.push_str(tail);
+    if let Some(port) = port.filter(|p| !p.is_empty() && !has("port")) {
+        out.push(if tail.contains('?') { '&' } else { '?' });
+        out.push_str("port=");
+        out.push_str(port);
+    }
+    out.into()
+}
+
 fn describe(config: &postgres::Config) -> String {
     // Host and database only: the URL may hold a password.
     let host = config
@@ -78,7 +123,7 @@ fn describe(config: &postgres::Config) -> String {
 
 impl PgStore {
     pub(crate) fn open(url: &str) -> Result<Self, EmulatorError> {
-        let mut config = postgres::Config::from_str(url).map_err(|e| {
+        let mut config = postgres::Config::from_str(&libpq_hosts(url)).map_err(|e| {
             EmulatorError::with_source(
                 ErrorKind::Config,
                 "the database URL is not a PostgreSQL connection string",
@@ -224,4 +269,41 @@ fn check_columns(
             missing.join(", ")
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_host_in_the_query_replaces_the_urls_host_as_in_libpq() {
+        assert_eq!(
+            libpq_hosts("postgres://postgres@localhost:5432/db_1?host=%2Ftmp%2Fpg"),
+            "postgres://postgres@/db_1?host=%2Ftmp%2Fpg&port=5432"
+        );
+        assert_eq!(
+            libpq_hosts("postgres://u:pw@localhost/db?host=/run/pg&port=6000"),
+            "postgres://u:pw@/db?host=/run/pg&port=6000"
+        );
+        for unchanged in [
+            "postgres://u:pw@db.example:5432/app",
+            "postgres:///app?host=/run/pg",
+            "postgres://a:1,b:2/app?host=/run/pg",
+            "not a url",
+        ] {
+            assert_eq!(libpq_hosts(unchanged), unchanged);
+        }
+        let config = postgres::Config::from_str(&libpq_hosts(
+            "postgres://postgres@localhost:5432/db?host=/run/pg",
+        ))
+        .unwrap();
+        assert_eq!(
+            config.get_hosts(),
+            &[postgres::config::Host::Unix("/run/pg".into())]
+        );
+        assert_eq!(config.get_ports(), &[5432]);
+        assert_eq!(describe(&config), "PostgreSQL at /run/pg, database db");
+    }
 }
