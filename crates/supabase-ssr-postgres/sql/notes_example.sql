@@ -2,8 +2,9 @@
 -- notes; signed-out requests (`anon`) get nothing. Used by this crate's tests; needs
 -- `supabase_bootstrap.sql` (or a Supabase database) first.
 --
--- No foreign key to `auth.users(id)`, which a Supabase schema would usually have: the
--- local Auth emulator keeps its users elsewhere.
+-- No foreign key to `auth.users(id)`, which a Supabase schema would usually have: this
+-- crate's tests run without an Auth server's tables. The demo's `sql/profiles.sql` has
+-- one, on the Auth emulator's PostgreSQL store.
 
 create table public.notes (
   id bigint generated always as identity primary key,

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 /// The demo user seeded into the embedded emulator.
 pub const DEMO_EMAIL: &str = "demo@example.com";
-/// The demo user's password (the emulator keeps everything in memory).
+/// The demo user's password.
 pub const DEMO_PASSWORD: &str = "demo-password-1";
 
 /// Which Supabase Auth server the demo uses.
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum Backend {
-    /// Start `supabase-auth-emulator` in-process (in memory, any free port).
+    /// Start `supabase-auth-emulator` in-process, on any free port, with its users in
+    /// the demo's database (in memory without one).
     Emulator {
         /// Access-token lifetime: short, so a refresh is easy to watch.
         jwt_exp: Duration,
@@ -50,18 +51,24 @@ impl fmt::Debug for Backend {
     }
 }
 
-/// Where the notes live: one `notes` table under row-level security.
+/// Where the notes live (one `notes` table under row-level security) and, with the
+/// embedded emulator, its users (`auth.users`) and their profiles (`public.profiles`,
+/// filled by a trigger on `auth.users`).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Database {
     /// A PostgreSQL server of the demo's own (`throwaway-postgres`), removed when the
-    /// demo stops. When PostgreSQL is not installed, the demo runs without notes.
+    /// demo stops. When PostgreSQL is not installed, the demo runs without notes or
+    /// profiles, and the emulator keeps its users in memory.
     Throwaway,
     /// An existing server (`DATABASE_URL`). The Supabase roles and `auth` functions and
     /// the `notes` table are created when missing; start-up fails when it cannot be
-    /// reached.
+    /// reached. The embedded emulator keeps its users there, so they outlive the demo
+    /// (and it refuses an `auth` schema made by a real Supabase); a real project's
+    /// `auth` schema is left alone.
     Url(String),
-    /// No database: the notes pages say how to get one.
+    /// No database: the notes pages and the account page say how to get one, and the
+    /// emulator keeps its users in memory.
     Off,
 }
 
@@ -94,7 +101,7 @@ pub struct DemoConfig {
     pub public_url: Option<String>,
     /// OAuth providers offered on the sign-in page.
     pub oauth_providers: Vec<String>,
-    /// Where the notes live (default: a throwaway PostgreSQL).
+    /// Where the notes, users and profiles live (default: a throwaway PostgreSQL).
     pub database: Database,
 }
 
@@ -189,7 +196,7 @@ impl DemoConfig {
         self
     }
 
-    /// Where the notes live.
+    /// Where the notes, users and profiles live.
     pub fn database(mut self, database: Database) -> Self {
         self.database = database;
         self

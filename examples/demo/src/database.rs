@@ -1,5 +1,7 @@
-//! The notes database: a throwaway PostgreSQL or `DATABASE_URL`, with Supabase's roles
-//! and `auth` functions and the `notes` table created when missing.
+//! The demo's database: a throwaway PostgreSQL or `DATABASE_URL`, with Supabase's roles
+//! and `auth` functions and the `notes` table created when missing, and, once the
+//! embedded Auth emulator keeps its users there, the `profiles` table with its trigger on
+//! `auth.users`.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -7,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
-use supabase_ssr_postgres::bootstrap_if_missing;
+use supabase_ssr_postgres::{RlsPool, bootstrap_if_missing};
 use throwaway_postgres::ThrowawayPostgres;
 
 use crate::{Database, DemoError};
@@ -15,12 +17,47 @@ use crate::{Database, DemoError};
 /// The example table with its RLS policies, from the crate that documents it.
 const NOTES_SQL: &str = include_str!("../../../crates/supabase-ssr-postgres/sql/notes_example.sql");
 
-/// What the notes pages and the start-up banner say when there is no database.
-pub(crate) const NEEDS_POSTGRES: &str =
-    "Notes need PostgreSQL: apt-get install postgresql, or set DATABASE_URL=postgres://...";
-/// The same when the database was turned off (`DATABASE_URL=off`).
-const TURNED_OFF: &str = "Notes are off (DATABASE_URL=off): unset DATABASE_URL for a throwaway \
-                          PostgreSQL, or set DATABASE_URL=postgres://...";
+/// `public.profiles` and the trigger on `auth.users` that fills it; idempotent.
+const PROFILES_SQL: &str = include_str!("../sql/profiles.sql");
+
+/// What the account page says on a real project whose database has no profiles table:
+/// the demo changes nothing in a real project's `auth` schema.
+const PROFILES_NOT_CREATED: &str = "Profiles need the public.profiles table of \
+                                    examples/demo/sql/profiles.sql in your Supabase project's \
+                                    database: run it in the SQL editor, and set DATABASE_URL to \
+                                    that database.";
+
+/// Why there is no database, worded for the notes pages or the account page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NoDatabase {
+    /// PostgreSQL's server programs are not installed.
+    NotInstalled,
+    /// `DATABASE_URL=off`.
+    TurnedOff,
+    /// Installed, but the throwaway server failed (a full /dev/shm, no `postgres` user
+    /// under root): the first line of why.
+    DidNotStart(String),
+}
+
+impl NoDatabase {
+    /// The message for `feature` (`Notes`, `Profiles`: a plural noun).
+    fn message(&self, feature: &str) -> String {
+        match self {
+            Self::NotInstalled => format!(
+                "{feature} need PostgreSQL: apt-get install postgresql, or set \
+                 DATABASE_URL=postgres://..."
+            ),
+            Self::TurnedOff => format!(
+                "{feature} are off (DATABASE_URL=off): unset DATABASE_URL for a throwaway \
+                 PostgreSQL, or set DATABASE_URL=postgres://..."
+            ),
+            Self::DidNotStart(why) => format!(
+                "{feature} are off: the throwaway PostgreSQL did not start ({why}). \
+                 Set DATABASE_URL=postgres://... to use another server."
+            ),
+        }
+    }
+}
 
 /// A demo has few users; a handful of connections is plenty.
 const MAX_CONNECTIONS: u32 = 5;
@@ -28,6 +65,9 @@ const MAX_CONNECTIONS: u32 = 5;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// No statement of the demo's runs longer; a stuck one is cut off.
 const STATEMENT_TIMEOUT: &str = "5s";
+
+/// Where the account page reads profiles, or why it cannot.
+pub(crate) type Profiles = Result<RlsPool, String>;
 
 /// The database in use, if any.
 pub(crate) struct NotesDb {
@@ -38,15 +78,18 @@ pub(crate) struct NotesDb {
     pub(crate) url: Option<String>,
     /// One line for the start-up banner: the server, or why there is none.
     pub(crate) summary: String,
+    /// Why there is none.
+    missing: Option<NoDatabase>,
 }
 
 impl NotesDb {
-    fn off(summary: impl Into<String>) -> Self {
+    fn off(why: NoDatabase) -> Self {
         Self {
             pool: None,
             server: None,
             url: None,
-            summary: summary.into(),
+            summary: why.message("Notes"),
+            missing: Some(why),
         }
     }
 
@@ -57,6 +100,68 @@ impl NotesDb {
         url.query_pairs()
             .find(|(k, _)| k == "host")
             .map(|(_, dir)| PathBuf::from(dir.into_owned()))
+    }
+
+    /// Creates (or brings up to date) `public.profiles` and its trigger on
+    /// `auth.users`, and gives users already there their profile. Only for the
+    /// emulator's `auth` schema, in this database since the emulator started on it: the
+    /// demo leaves a real project's `auth.users` alone. Returns the pool the account
+    /// page reads profiles from, or why there is none.
+    pub(crate) async fn create_profiles(&self) -> Result<Profiles, DemoError> {
+        let Some(pool) = &self.pool else {
+            return Ok(Err(self.profiles_missing()));
+        };
+        sqlx::raw_sql(PROFILES_SQL)
+            .execute(pool)
+            .await
+            .map_err(self.fail("creating public.profiles"))?;
+        Ok(Ok(RlsPool::new(pool.clone())))
+    }
+
+    /// With a real project: the pool when this database has `public.profiles` (made by
+    /// hand from `sql/profiles.sql`), else why the account page shows no profile.
+    pub(crate) async fn find_profiles(&self) -> Result<Profiles, DemoError> {
+        let Some(pool) = &self.pool else {
+            return Ok(Err(self.profiles_missing()));
+        };
+        let found: bool = sqlx::query_scalar("select to_regclass('public.profiles') is not null")
+            .fetch_one(pool)
+            .await
+            .map_err(self.fail("looking for public.profiles"))?;
+        Ok(match found {
+            true => Ok(RlsPool::new(pool.clone())),
+            false => Err(PROFILES_NOT_CREATED.to_owned()),
+        })
+    }
+
+    /// Whether the emulator, keeping its users here, already has `email` (from an
+    /// earlier run on the same `DATABASE_URL`). `false` without a database: the emulator
+    /// then starts empty.
+    pub(crate) async fn has_user(&self, email: &str) -> Result<bool, DemoError> {
+        let Some(pool) = &self.pool else {
+            return Ok(false);
+        };
+        sqlx::query_scalar("select exists (select 1 from auth.users where email = $1)")
+            .bind(email)
+            .fetch_one(pool)
+            .await
+            .map_err(self.fail("looking for the demo user"))
+    }
+
+    fn profiles_missing(&self) -> String {
+        self.missing
+            .as_ref()
+            .unwrap_or(&NoDatabase::NotInstalled)
+            .message("Profiles")
+    }
+
+    fn fail(&self, action: &'static str) -> impl FnOnce(sqlx::Error) -> DemoError + use<> {
+        let url = redact(self.url.as_deref().unwrap_or_default());
+        move |e| DemoError::Database {
+            url,
+            action,
+            source: Box::new(e),
+        }
     }
 
     /// Closes the pool, then stops the throwaway server and removes its directory.
@@ -76,7 +181,7 @@ impl NotesDb {
 /// Starts or connects to the configured database and creates what is missing.
 pub(crate) async fn open(choice: &Database) -> Result<NotesDb, DemoError> {
     match choice {
-        Database::Off => Ok(NotesDb::off(TURNED_OFF)),
+        Database::Off => Ok(NotesDb::off(NoDatabase::TurnedOff)),
         Database::Url(url) => {
             let pool = connect(url).await?;
             Ok(NotesDb {
@@ -84,26 +189,25 @@ pub(crate) async fn open(choice: &Database) -> Result<NotesDb, DemoError> {
                 server: None,
                 url: Some(url.clone()),
                 summary: redact(url),
+                missing: None,
             })
         }
         Database::Throwaway => {
             let started = tokio::task::spawn_blocking(ThrowawayPostgres::start).await;
             let server = match started {
                 Ok(Ok(server)) => server,
-                Ok(Err(e)) if e.is_not_installed() => return Ok(NotesDb::off(NEEDS_POSTGRES)),
-                // Installed but failing (a full /dev/shm, no `postgres` user under root):
-                // the demo still runs, and says why notes are off.
+                Ok(Err(e)) if e.is_not_installed() => {
+                    return Ok(NotesDb::off(NoDatabase::NotInstalled));
+                }
+                // Installed but failing: the demo still runs, and says why notes are off.
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "the throwaway PostgreSQL did not start");
-                    return Ok(NotesDb::off(format!(
-                        "Notes are off: the throwaway PostgreSQL did not start ({}). \
-                         Set DATABASE_URL=postgres://... to use another server.",
-                        first_line(&e.to_string())
-                    )));
+                    let why = first_line(&e.to_string()).to_owned();
+                    return Ok(NotesDb::off(NoDatabase::DidNotStart(why)));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "starting the throwaway PostgreSQL panicked");
-                    return Ok(NotesDb::off(NEEDS_POSTGRES));
+                    return Ok(NotesDb::off(NoDatabase::NotInstalled));
                 }
             };
             let url = server.url().to_owned();
@@ -114,6 +218,7 @@ pub(crate) async fn open(choice: &Database) -> Result<NotesDb, DemoError> {
                 server: Some(server),
                 url: Some(url),
                 summary: format!("throwaway PostgreSQL {version} (removed on exit)"),
+                missing: None,
             })
         }
     }
@@ -237,6 +342,25 @@ mod tests {
             "postgres://postgres@localhost:5432/postgres?host=/dev/shm/pg-abc"
         );
         assert_eq!(redact("not a url"), "(an unreadable database URL)");
+    }
+
+    #[test]
+    fn each_reason_is_worded_for_the_notes_and_the_profiles() {
+        assert_eq!(
+            NoDatabase::TurnedOff.message("Notes"),
+            "Notes are off (DATABASE_URL=off): unset DATABASE_URL for a throwaway \
+             PostgreSQL, or set DATABASE_URL=postgres://..."
+        );
+        assert_eq!(
+            NoDatabase::NotInstalled.message("Profiles"),
+            "Profiles need PostgreSQL: apt-get install postgresql, or set \
+             DATABASE_URL=postgres://..."
+        );
+        assert_eq!(
+            NoDatabase::DidNotStart("no space left".into()).message("Profiles"),
+            "Profiles are off: the throwaway PostgreSQL did not start (no space left). \
+             Set DATABASE_URL=postgres://... to use another server."
+        );
     }
 
     #[test]

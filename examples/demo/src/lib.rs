@@ -2,7 +2,8 @@
 //! in `@supabase/ssr`-compatible cookies, refreshed and verified by `SupabaseLayer`.
 //!
 //! `cargo run -p demo` starts it on `127.0.0.1:3000` with an embedded
-//! `supabase-auth-emulator` and, for the notes, a throwaway PostgreSQL; see the README.
+//! `supabase-auth-emulator` and a throwaway PostgreSQL, which holds the notes, the
+//! emulator's users (`auth.users`) and their profiles; see the README.
 //! Tests start it in-process:
 //!
 //! ```no_run
@@ -27,6 +28,7 @@ mod config;
 mod csrf;
 mod database;
 mod notes;
+mod profiles;
 mod redirect;
 mod routes;
 mod state;
@@ -60,7 +62,8 @@ pub enum DemoError {
         /// Why.
         source: std::io::Error,
     },
-    /// The embedded Auth emulator did not start, or the demo user could not be made.
+    /// The embedded Auth emulator did not start (for one, on a database whose `auth`
+    /// schema another Auth server made), or the demo user could not be made.
     #[error("the embedded Auth emulator failed: {0}")]
     Emulator(#[from] EmulatorError),
     /// The Supabase URL or key is unusable.
@@ -164,8 +167,9 @@ impl App {
         self.db.as_ref()?.throwaway_dir()
     }
 
-    /// Stops accepting connections, lets requests in flight finish, then closes the
-    /// database (removing a throwaway server) and stops the embedded emulator.
+    /// Stops accepting connections, lets requests in flight finish, then stops the
+    /// embedded emulator and closes the database (removing a throwaway server): in that
+    /// order, as the emulator may keep its users in that database.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -173,17 +177,18 @@ impl App {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(db) = self.db.take() {
-            db.close().await;
-        }
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await;
+        }
+        if let Some(db) = self.db.take() {
+            db.close().await;
         }
     }
 }
 
-/// Binds, sets up the notes database, starts the emulator (unless a real project is
-/// configured), seeds the demo user, and serves in a background task.
+/// Binds, sets up the database, starts the emulator (unless a real project is
+/// configured) with its users in that database when there is one, adds the profiles
+/// table and its trigger there, seeds the demo user, and serves in a background task.
 pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -208,7 +213,7 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         None => tracing::warn!("{}", db.summary),
     }
 
-    let (emulator, supabase_url, supabase_key, lifetime) = match &config.backend {
+    let (emulator, supabase_url, supabase_key, lifetime, profiles) = match &config.backend {
         Backend::Emulator {
             jwt_exp,
             autoconfirm,
@@ -218,20 +223,34 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
                 .map(|h| format!("http://{h}/**"))
                 .collect();
             allow.push(format!("{url}/**"));
+            // With a database, the emulator keeps its users in its `auth` schema (made at
+            // start), as GoTrue does on Supabase; without one, in memory.
             let emulator = EmulatorConfig::default()
                 .jwt_exp(*jwt_exp)
                 .autoconfirm(*autoconfirm)
                 .site_url(url.clone())
                 .redirect_allow_list(allow)
+                .database_url(db.url.clone())
                 .port(0)
                 .start()
                 .await?;
-            emulator.create_user(DEMO_EMAIL, DEMO_PASSWORD).await?;
+            // Before the first user, so the trigger makes the demo user's profile too.
+            let profiles = db.create_profiles().await?;
+            // A database used before has the demo user already.
+            if !db.has_user(DEMO_EMAIL).await? {
+                emulator.create_user(DEMO_EMAIL, DEMO_PASSWORD).await?;
+            }
             let (u, k) = (emulator.url(), emulator.publishable_key().to_owned());
-            (Some(emulator), u, k, Some(*jwt_exp))
+            (Some(emulator), u, k, Some(*jwt_exp), profiles)
         }
-        Backend::Project { url, key } => (None, url.clone(), key.clone(), None),
+        Backend::Project { url, key } => {
+            let profiles = db.find_profiles().await?;
+            (None, url.clone(), key.clone(), None, profiles)
+        }
     };
+    if let Err(why) = &profiles {
+        tracing::info!("{why}");
+    }
 
     let mut builder = SupabaseAuth::builder(&supabase_url, &supabase_key);
     let refresh_margin = config.refresh_margin.unwrap_or(Duration::from_secs(90));
@@ -262,6 +281,7 @@ pub async fn run(config: DemoConfig) -> Result<App, DemoError> {
         refresh_log: RefreshLog::default(),
         notes_db: db.pool.clone().map(RlsPool::new),
         notes_unavailable: db.summary.clone(),
+        profiles,
     });
     let router = routes::router(shared);
     let (tx, rx) = oneshot::channel::<()>();

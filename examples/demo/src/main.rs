@@ -1,7 +1,7 @@
 //! `cargo run -p demo [-- --port N]`: the demo on `127.0.0.1:3000` (or `PORT`), with
 //! the embedded Auth emulator unless `SUPABASE_URL` and `SUPABASE_KEY` name a real
-//! project, and the notes on a throwaway PostgreSQL unless `DATABASE_URL` names one (or
-//! is `off`).
+//! project, and the notes (and the emulator's users) on a throwaway PostgreSQL unless
+//! `DATABASE_URL` names one (or is `off`).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,7 +23,9 @@ Environment:
                            (default 60; a real project's is set in its dashboard)
   DATABASE_URL             PostgreSQL for the notes (postgres://user:password@host:5432/db); the
                            Supabase roles, auth.uid() and the notes table are created if missing.
-                           `off`: no notes. Default: a throwaway server when PostgreSQL is
+                           The embedded emulator keeps its users there (auth.users, with a
+                           profiles table filled by a trigger). `off`: no notes or profiles,
+                           users in memory. Default: a throwaway server when PostgreSQL is
                            installed, removed on exit
   RUST_LOG                 log filter (default info for the demo and the emulator)";
 
@@ -148,10 +150,11 @@ async fn main() -> ExitCode {
     match (app.emulator(), jwt_exp) {
         (Some(emulator), Some(exp)) => {
             println!(
-                "  Auth:       {} (embedded supabase-auth-emulator, in memory; access tokens live {} s)",
+                "  Auth:       {} (embedded supabase-auth-emulator; access tokens live {} s)",
                 emulator.url(),
                 exp.as_secs()
             );
+            println!("  Users:      {}", emulator.database());
             println!("  Inbox:      {}", emulator.inbox_url());
         }
         _ => println!(

@@ -33,6 +33,9 @@ pub(crate) struct AppState {
     pub(crate) notes_db: Option<RlsPool>,
     /// What the notes pages say when there is no database.
     pub(crate) notes_unavailable: String,
+    /// The same database, when it has `public.profiles` for the account page; else why
+    /// not.
+    pub(crate) profiles: Result<RlsPool, String>,
 }
 
 impl AppState {

@@ -1,7 +1,8 @@
 //! The demo in headless Chromium: `interop/js/browser/demo.mjs` (playwright-core) signs
-//! up, confirms through the inbox, signs in, waits past the access token's expiry and
-//! checks the refresh token rotated, reads the session with the official browser
-//! client, signs in with a magic link and with OAuth, writes a note that a second user
+//! up, confirms through the inbox, signs in, finds the profile the sign-up trigger made
+//! on the account page, waits past the access token's expiry and checks the refresh
+//! token rotated, reads the session with the official browser client, signs in with a
+//! magic link and with OAuth, writes a note that a second user
 //! does not see and nobody signed out sees, sets up an authenticator app (TOTP codes
 //! computed in Node) to reach the `aal2`-only `/security`, passes the code prompt after
 //! signing in again, and signs out.

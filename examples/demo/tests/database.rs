@@ -1,6 +1,7 @@
 //! Where the notes live: a throwaway server removed at shutdown, a `DATABASE_URL` set up
-//! once and reused, an unreachable one refused at start-up without its password shown,
-//! and no database at all, where the notes say how to get one and the rest works.
+//! once and reused (with the emulator's users and their profiles), an unreachable one
+//! refused at start-up without its password shown, and no database at all, where the
+//! notes and the account page say how to get one and the rest works.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -61,19 +62,33 @@ async fn a_database_url_is_set_up_when_empty_and_reused_as_it_is() {
     );
     first.shutdown().await;
 
-    // The server outlives the demo, and a second one finds the table and its row.
+    // The server outlives the demo, and a second one finds the table and its row, and
+    // the emulator its users: the demo user is the same one, with the same note.
     let second = start(Database::Url(url.clone())).await;
     let a2 = bearer(&second, DEMO_EMAIL, DEMO_PASSWORD).await;
+    assert_eq!(a2.id, a.id);
     let (status, notes) = api_get(&second, &a2.token).await;
     assert_eq!(status, 200);
-    // Each demo's emulator has its own users: the old row belongs to nobody here.
-    assert_eq!(notes, json!([]));
+    assert_eq!(notes, json!([{ "id": 1, "user_id": a.id, "body": "kept" }]));
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let rows: Vec<(String, String)> = sqlx::query_as("select user_id::text, body from notes")
         .fetch_all(&mut conn)
         .await
         .unwrap();
     assert_eq!(rows, [(a.id.clone(), "kept".to_owned())]);
+    // One demo user, one profile: the second start added neither again.
+    let users: Vec<(String, String)> =
+        sqlx::query_as("select u.id::text, u.email from auth.users u order by u.email")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(users, [(a.id.clone(), DEMO_EMAIL.to_owned())]);
+    let profiles: Vec<(String, String)> =
+        sqlx::query_as("select id::text, display_name from public.profiles")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(profiles, [(a.id.clone(), "demo".to_owned())]);
     conn.close().await.unwrap();
     second.shutdown().await;
     server.stop();
@@ -123,6 +138,20 @@ async fn with_the_database_turned_off_the_notes_say_how_to_get_one_and_the_rest_
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // The emulator keeps its users in memory, and the account page says why there is no
+    // profile.
+    assert_eq!(app.emulator().unwrap().database(), "in memory");
+    let res = client
+        .get(format!("{}/account", app.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let profiles_off = "Profiles are off (DATABASE_URL=off): unset DATABASE_URL for a throwaway \
+                        PostgreSQL, or set DATABASE_URL=postgres://...";
+    assert!(res.text().await.unwrap().contains(&format!(
+        r#"<p class="error" id="profile-unavailable" role="alert">{profiles_off}</p>"#
+    )));
     let res = client
         .post(format!("{}/notes", app.url()))
         .form(&[("body", "nowhere to go")])

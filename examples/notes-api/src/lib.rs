@@ -7,6 +7,10 @@
 //! path (`AdminDb`, RLS bypassed). Every answer is JSON; every refusal is
 //! `{"code": ..., "message": ...}`.
 //!
+//! `GET /profile` reads the caller's row of `profiles`, which a trigger on `auth.users`
+//! fills when the Auth server adds a user: the demo's `sql/profiles.sql`, set up by
+//! [`create_profiles`] once the embedded emulator keeps its users in the same database.
+//!
 //! `main.rs` runs it on the embedded Auth emulator and a throwaway PostgreSQL; see the
 //! README.
 #![forbid(unsafe_code)]
@@ -34,4 +38,16 @@ pub async fn prepare_database(pool: &PgPool) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(NOTES_SQL).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// `public.profiles` and the trigger on `auth.users` that fills it: the demo's, shared so
+/// both examples show the one pattern. Idempotent.
+const PROFILES_SQL: &str = include_str!("../../demo/sql/profiles.sql");
+
+/// Creates (or brings up to date) `public.profiles` and its trigger on `auth.users`, and
+/// gives users already there their profile. Run it once the emulator has made
+/// `auth.users` in this database, before users sign up; not on a real project's database,
+/// whose `auth` schema the app should not change at start-up.
+pub async fn create_profiles(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(PROFILES_SQL).execute(pool).await.map(drop)
 }

@@ -1,5 +1,6 @@
 //! `cargo run -p notes-api`: the API on 127.0.0.1:3001 (or `PORT`), over the embedded
-//! Auth emulator (or `SUPABASE_URL`) and a throwaway PostgreSQL (or `DATABASE_URL`).
+//! Auth emulator (or `SUPABASE_URL`) and a throwaway PostgreSQL (or `DATABASE_URL`),
+//! where the emulator keeps its users.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -20,7 +21,8 @@ Environment:
   SUPABASE_URL              a Supabase project instead of the embedded Auth emulator
   SUPABASE_PUBLISHABLE_KEY  its publishable key (required with SUPABASE_URL)
   SUPABASE_SECRET_KEY       its secret key (optional; accepted as the `default` secret key)
-  DATABASE_URL              a PostgreSQL to use instead of a throwaway one
+  DATABASE_URL              a PostgreSQL to use instead of a throwaway one (the embedded
+                            emulator keeps its users there, in schema auth)
   RUST_LOG                  log filter (default warn)";
 
 /// Where the settings come from.
@@ -161,11 +163,17 @@ async fn run(settings: Settings) -> Result<(), String> {
     let (emulator, url, publishable, secret) = match settings.supabase {
         Some((url, key)) => (None, url, key, settings.secret_key),
         None => {
+            // Its users in this database's `auth` schema, as on Supabase, so the
+            // profiles table can reference them and a trigger fill it.
             let emulator = EmulatorConfig::default()
+                .database_url(Some(database.url()))
                 .port(0)
                 .start()
                 .await
                 .map_err(|e| format!("cannot start the Auth emulator: {e}"))?;
+            notes_api::create_profiles(&pool)
+                .await
+                .map_err(|e| format!("cannot create the profiles table: {e}"))?;
             let (url, key) = (emulator.url(), emulator.publishable_key().to_owned());
             let secret = settings
                 .secret_key
@@ -220,7 +228,7 @@ fn print_banner(
     database: &Database,
 ) {
     let auth = match emulator {
-        Some(_) => format!("{url} (embedded supabase-auth-emulator, in memory)"),
+        Some(_) => format!("{url} (embedded supabase-auth-emulator)"),
         None => format!("{url} (your Supabase project)"),
     };
     // The emulator's keys are the local stack's well-known ones; a real project's
@@ -234,6 +242,9 @@ fn print_banner(
     println!("  notes-api");
     println!("  App:              http://{addr}");
     println!("  Auth:             {auth}");
+    if let Some(emulator) = emulator {
+        println!("  Users:            {}", emulator.database());
+    }
     println!("  Publishable key:  {publishable}");
     println!("  Secret key:       {secret}");
     println!("  Database:         {}", database.describe());

@@ -1,4 +1,5 @@
-//! The routes: exactly `/health`, `/me`, `/me-optional`, `/notes` and `/all-notes`.
+//! The routes: exactly `/health`, `/me`, `/me-optional`, `/notes`, `/all-notes` and
+//! `/profile`.
 
 use std::time::Duration;
 
@@ -30,6 +31,18 @@ struct Note {
     body: String,
 }
 
+/// A row of `profiles`, as the API shows it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Profile {
+    id: String,
+    display_name: Option<String>,
+    /// RFC 3339, UTC, in microseconds.
+    created_at: String,
+}
+
+/// PostgreSQL's `undefined_table`.
+const UNDEFINED_TABLE: &str = "42P01";
+
 /// The API over `auth` (bearer tokens) and `pool` (the database, connected as a role
 /// that can `set role` to `authenticated`).
 pub fn router(auth: SupabaseAuth, pool: PgPool) -> Router {
@@ -39,6 +52,7 @@ pub fn router(auth: SupabaseAuth, pool: PgPool) -> Router {
         .route("/me", get(me))
         .route("/notes", get(list_notes).post(create_note))
         .route("/all-notes", get(all_notes))
+        .route("/profile", get(profile))
         .route_layer(user);
     let optional = Router::new()
         .route("/me-optional", get(me_optional))
@@ -155,6 +169,35 @@ async fn all_notes(ApiUser(user): ApiUser, mut db: AdminDb) -> Result<Json<Vec<N
         .await
         .map_err(database_error)?;
     Ok(Json(notes))
+}
+
+/// `GET /profile`: the caller's row of `profiles`, made by the trigger on `auth.users`.
+/// No WHERE clause: row-level security lets only the caller's row through. `404` when
+/// there is none (the user was deleted since the token was issued), `503` on a database
+/// without the table (a real project's, unless `profiles.sql` was run there).
+async fn profile(mut db: Db) -> Result<Json<Profile>, ApiError> {
+    let row = sqlx::query_as::<_, Profile>(
+        "select id::text, display_name, \
+         to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') as created_at \
+         from public.profiles",
+    )
+    .fetch_optional(&mut *db)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.code().as_deref() == Some(UNDEFINED_TABLE) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "profiles_unavailable",
+            "this database has no public.profiles table",
+        ),
+        _ => database_error(e),
+    })?;
+    row.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "there is no profile for this user",
+        )
+    })
 }
 
 async fn not_found() -> ApiError {

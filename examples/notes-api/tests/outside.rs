@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -57,6 +58,11 @@ impl Api {
 
     fn app(&self) -> &str {
         self.line("App")
+    }
+
+    /// The database URL, without the annotation after it.
+    fn database_url(&self) -> &str {
+        self.line("Database").split(' ').next().unwrap()
     }
 
     /// The Auth URL, without the annotation after it.
@@ -265,7 +271,7 @@ async fn the_routes_from_outside() {
         (StatusCode::OK, ada_claims)
     );
     for (what, token) in bad_tokens(&api, &ada).await {
-        for path in ["/me", "/me-optional", "/notes", "/all-notes"] {
+        for path in ["/me", "/me-optional", "/notes", "/all-notes", "/profile"] {
             let (status, body) = api.json(Method::GET, path, Some(&token), None).await;
             assert_eq!(
                 (status, &body["code"]),
@@ -368,6 +374,7 @@ async fn the_routes_from_outside() {
             (Method::GET, "/notes", None),
             (Method::POST, "/notes", Some(r#"{"body":"sneaky"}"#)),
             (Method::GET, "/all-notes", None),
+            (Method::GET, "/profile", None),
         ] {
             let (status, body) = api.json(method, path, Some(&token), body).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{role} {path}");
@@ -380,6 +387,8 @@ async fn the_routes_from_outside() {
             .1,
         json!([ada_note, bob_note])
     );
+
+    profiles(&api, (&ada_id, &ada), &bob_id).await;
 
     // Everything else is JSON too.
     assert_eq!(
@@ -411,6 +420,98 @@ async fn the_routes_from_outside() {
     let status = api.terminate().await;
     assert!(status.success(), "{status:?}");
     assert!(!Path::new(&dir).exists(), "{dir} is still there");
+}
+
+/// `(id, display_name, created_at as /profile writes it)` of every profile, read as the
+/// superuser (RLS does not apply to it), by email.
+async fn all_profiles(api: &Api) -> Vec<(String, Option<String>, String)> {
+    let mut conn = sqlx::PgConnection::connect(api.database_url())
+        .await
+        .unwrap();
+    let rows = sqlx::query_as(
+        "select p.id::text, p.display_name, \
+         to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+         from public.profiles p join auth.users u on u.id = p.id order by u.email",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    rows
+}
+
+/// The emulator keeps its users in the API's database: each sign-up's trigger made a
+/// profile, `/profile` shows the caller's own, and deleting a user deletes it.
+async fn profiles(api: &Api, (ada_id, ada): (&str, &str), bob_id: &str) {
+    // Cy signs up with a name, as OAuth providers send it.
+    let body = json!({ "email": "cy@example.com", "password": PASSWORD, "data": { "full_name": "Cy Young" } });
+    let session: Value = api
+        .auth_post("/signup", "Publishable key", body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cy_id = session["user"]["id"].as_str().unwrap().to_owned();
+    let cy = session["access_token"].as_str().unwrap().to_owned();
+
+    // Everyone the Auth server added, with their names: the email's local part, or the
+    // one given.
+    let rows = all_profiles(api).await;
+    let names: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|(id, name, _)| (id.as_str(), name.as_deref()))
+        .collect();
+    let (ed, svc) = (&rows[3].0, &rows[4].0);
+    assert_eq!(
+        names,
+        [
+            (ada_id, Some("ada")),
+            (bob_id, Some("bob")),
+            (cy_id.as_str(), Some("Cy Young")),
+            (ed.as_str(), Some("ed")),
+            (svc.as_str(), Some("svc")),
+        ]
+    );
+    let profile = |i: usize| {
+        let (id, name, created_at) = &rows[i];
+        json!({ "id": id, "display_name": name, "created_at": created_at })
+    };
+    assert_eq!(
+        api.json(Method::GET, "/profile", Some(ada), None).await,
+        (StatusCode::OK, profile(0))
+    );
+    assert_eq!(
+        api.json(Method::GET, "/profile", Some(&cy), None).await,
+        (StatusCode::OK, profile(2))
+    );
+    assert_eq!(
+        api.json(Method::GET, "/profile", None, None).await,
+        (StatusCode::UNAUTHORIZED, missing())
+    );
+
+    // Deleted with the Auth admin API: the profile goes with the user. Cy's token still
+    // verifies, and finds nothing.
+    let res = api
+        .http
+        .delete(format!("{}/auth/v1/admin/users/{cy_id}", api.auth()))
+        .header("apikey", api.line("Secret key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        api.json(Method::GET, "/profile", Some(&cy), None).await,
+        (
+            StatusCode::NOT_FOUND,
+            error("profile_not_found", "there is no profile for this user")
+        )
+    );
+    let left: Vec<String> = all_profiles(api)
+        .await
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(left, [ada_id, bob_id, ed.as_str(), svc.as_str()]);
 }
 
 #[tokio::test]

@@ -240,9 +240,10 @@ try {
   await expectText(page, '#nav-user', EMAIL)
   await shot(page, 'dashboard')
 
-  step('the account page updates user_metadata.display_name')
+  step('the account page shows the profile the sign-up trigger made, and updates user_metadata.display_name')
   await page.getByRole('link', { name: 'Account' }).first().click()
   expectPath(page, '/account')
+  await expectText(page, '#profile-display-name', 'Ada Tester')
   await page.fill('input[name=display_name]', 'Ada Lovelace')
   await page.getByRole('button', { name: 'Save' }).click()
   await page.waitForURL(`${APP}/account?saved=1`)

@@ -10,7 +10,7 @@ use supabase_ssr_axum::{MaybeVerified, Supabase, Verified};
 use super::{describe, pairs, see_other, status_for};
 use crate::state::{Seen, Shared, fingerprint};
 use crate::views::{self, AccountView, Ctx, DashboardView};
-use crate::{assets, now_secs};
+use crate::{assets, now_secs, profiles};
 
 const MAX_DISPLAY_NAME: usize = 100;
 
@@ -56,7 +56,8 @@ pub(crate) async fn dashboard(
     views::dashboard(&Ctx::new(&app, claims.email.as_deref()), &view).into_response()
 }
 
-/// `GET /account[?saved=1]`
+/// `GET /account[?saved=1]`: the display name from the Auth server, and the profile row
+/// the sign-up trigger made, read as the user.
 pub(crate) async fn account(
     State(app): State<Shared>,
     Verified(claims): Verified,
@@ -77,12 +78,14 @@ pub(crate) async fn account(
         Ok(None) => (String::new(), None),
         Err(e) => (String::new(), Some(describe(&e))),
     };
+    let profile = profiles::read(app.profiles.as_ref().map_err(String::as_str), &claims).await;
     let email = claims.email.as_deref().unwrap_or_default();
     let view = AccountView {
         email,
         display_name: &name,
         saved,
         error: error.as_deref(),
+        profile: &profile,
     };
     views::account(&Ctx::new(&app, Some(email)), &view).into_response()
 }
@@ -99,34 +102,34 @@ pub(crate) async fn account_submit(
         .get("display_name")
         .map(|s| s.trim())
         .unwrap_or_default();
-    let email = claims.email.as_deref().unwrap_or_default();
-    let ctx = Ctx::new(&app, Some(email));
-    let fail = |status: StatusCode, message: &str| {
-        let view = AccountView {
-            email,
-            display_name: name,
-            saved: false,
-            error: Some(message),
-        };
-        (status, views::account(&ctx, &view)).into_response()
-    };
-    if name.chars().count() > MAX_DISPLAY_NAME {
-        return fail(
+    let (status, message) = if name.chars().count() > MAX_DISPLAY_NAME {
+        (
             StatusCode::UNPROCESSABLE_ENTITY,
-            "The display name is too long (100 characters at most).",
-        );
-    }
-    let mut data = Map::new();
-    data.insert("display_name".into(), Value::String(name.to_owned()));
-    let mut attributes = Map::new();
-    attributes.insert("data".into(), Value::Object(data));
-    match supabase.update_user(attributes).await {
-        Ok(_) => see_other("/account?saved=1"),
-        Err(e) => {
-            tracing::info!(error = %e, "update_user failed");
-            fail(status_for(&e), &describe(&e))
+            "The display name is too long (100 characters at most).".to_owned(),
+        )
+    } else {
+        let mut data = Map::new();
+        data.insert("display_name".into(), Value::String(name.to_owned()));
+        let mut attributes = Map::new();
+        attributes.insert("data".into(), Value::Object(data));
+        match supabase.update_user(attributes).await {
+            Ok(_) => return see_other("/account?saved=1"),
+            Err(e) => {
+                tracing::info!(error = %e, "update_user failed");
+                (status_for(&e), describe(&e))
+            }
         }
-    }
+    };
+    let profile = profiles::read(app.profiles.as_ref().map_err(String::as_str), &claims).await;
+    let email = claims.email.as_deref().unwrap_or_default();
+    let view = AccountView {
+        email,
+        display_name: name,
+        saved: false,
+        error: Some(&message),
+        profile: &profile,
+    };
+    (status, views::account(&Ctx::new(&app, Some(email)), &view)).into_response()
 }
 
 /// `GET /browser-client`

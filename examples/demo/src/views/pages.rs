@@ -5,6 +5,7 @@ use maud::{Markup, html};
 use supabase_ssr::{Claims, User};
 
 use super::{Ctx, alert, layout, relative, utc_time};
+use crate::profiles::ProfileState;
 use crate::state::Seen;
 
 pub(crate) fn home(ctx: &Ctx<'_>, claims: Option<&Claims>) -> Html<String> {
@@ -154,6 +155,7 @@ pub(crate) struct AccountView<'a> {
     pub(crate) display_name: &'a str,
     pub(crate) saved: bool,
     pub(crate) error: Option<&'a str>,
+    pub(crate) profile: &'a ProfileState,
 }
 
 pub(crate) fn account(ctx: &Ctx<'_>, v: &AccountView<'_>) -> Html<String> {
@@ -172,6 +174,7 @@ pub(crate) fn account(ctx: &Ctx<'_>, v: &AccountView<'_>) -> Html<String> {
                 }
                 p.hint { "Saved with " code { "update_user({\"data\": {\"display_name\": …}})" } " (" code { "PUT /auth/v1/user" } ")." }
             }
+            (profile_card(v.profile))
             section.card.narrow #account-mfa {
                 h2 { "Two-factor authentication" }
                 p { "Ask for a code from an authenticator app at sign-in, for the pages that need it." }
@@ -182,6 +185,33 @@ pub(crate) fn account(ctx: &Ctx<'_>, v: &AccountView<'_>) -> Html<String> {
             }
         },
     )
+}
+
+/// The user's row of `public.profiles`, or why there is none.
+fn profile_card(profile: &ProfileState) -> Markup {
+    html! {
+        section.card.narrow #profile {
+            h2 { "Profile" }
+            p.hint {
+                "Your row of " code { "public.profiles" } ", made by a trigger on " code { "auth.users" }
+                " when you signed up, read in a transaction as you: the query has no "
+                code { "where" } ", row-level security lets only your own row through. "
+                "It keeps the name given at sign-up; the form above changes your user metadata."
+            }
+            @match profile {
+                ProfileState::Found(p) => {
+                    dl {
+                        dt { "Display name" } dd #profile-display-name { (p.display_name.as_deref().unwrap_or("(none)")) }
+                        dt { "Created" } dd #profile-created { (p.created_at) }
+                        dt { "User id" } dd #profile-id { code { (p.id) } }
+                    }
+                }
+                ProfileState::NoRow => p.status #no-profile { "You have no profile row." },
+                ProfileState::Unavailable(why) => p.error role="alert" #profile-unavailable { (why) },
+                ProfileState::Failed(why) => p.error role="alert" #profile-error { (why) },
+            }
+        }
+    }
 }
 
 /// The page whose script is the official `createBrowserClient`; `bundle_missing` says
