@@ -176,34 +176,53 @@ impl PgStore {
         })
     }
 
-    /// Runs `f` in a transaction, reconnecting first if the connection was lost.
+    /// Runs `f` in a transaction. A connection found closed is replaced first; one that
+    /// fails at `BEGIN` (the server restarted, or ended it) is replaced and `BEGIN` tried
+    /// once more: nothing has run yet, so the retry is safe.
     pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, E> + Send) -> Result<T, E>
     where
         T: Send,
         E: From<DbError> + Send,
     {
         off_runtime(|| {
-            // A panic inside `f` drops the transaction, which rolls it back.
+            let mut f = Some(f);
             let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            if guard.as_ref().is_none_or(|c| c.client.is_closed()) {
-                *guard = None;
-                match self.connect() {
-                    Ok(conn) => *guard = Some(conn),
-                    Err(e) => {
-                        tracing::error!(error = %e, "the PostgreSQL store is unreachable");
-                        return Err(E::from(reconnect_error(&self.config)));
+            for attempt in 0..2 {
+                let PgConn { client, statements } = self.live(&mut guard)?;
+                let error = match client.transaction() {
+                    Ok(tx) => {
+                        let Some(f) = f.take() else { break };
+                        // A panic inside `f` drops the transaction, which rolls it back.
+                        let db = Db::postgres(tx, statements);
+                        let out = f(&db)?;
+                        db.commit()?;
+                        return Ok(out);
                     }
+                    Err(e) => e,
+                };
+                if attempt > 0 || !client.is_closed() {
+                    return Err(E::from(DbError::from(error)));
+                }
+                // `live` makes a new connection on the next round.
+                tracing::warn!(error = %error, "the PostgreSQL connection was lost; reconnecting");
+            }
+            Err(E::from(reconnect_error(&self.config)))
+        })
+    }
+
+    /// The open connection, made first if there is none or it was closed.
+    fn live<'g>(&self, slot: &'g mut Option<PgConn>) -> Result<&'g mut PgConn, DbError> {
+        if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+            *slot = None;
+            match self.connect() {
+                Ok(conn) => *slot = Some(conn),
+                Err(e) => {
+                    tracing::error!(error = %e, "the PostgreSQL store is unreachable");
+                    return Err(reconnect_error(&self.config));
                 }
             }
-            let Some(PgConn { client, statements }) = guard.as_mut() else {
-                return Err(E::from(reconnect_error(&self.config)));
-            };
-            let tx = client.transaction().map_err(DbError::from)?;
-            let db = Db::postgres(tx, statements);
-            let out = f(&db)?;
-            db.commit()?;
-            Ok(out)
-        })
+        }
+        slot.as_mut().ok_or_else(|| reconnect_error(&self.config))
     }
 }
 
