@@ -160,7 +160,8 @@ impl Emulator {
             EmulatorError::with_source(ErrorKind::Io, "cannot read the bound address", e)
         })?;
         let clock = crate::clock::Clock::default();
-        let keys = KeyRing::load(&store, config.signing_alg, clock.now_micros())?;
+        let keys =
+            store.exclusively(|| KeyRing::load(&store, config.signing_alg, clock.now_micros()))?;
         let state = Arc::new(AppState {
             config,
             store,

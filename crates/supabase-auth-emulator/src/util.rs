@@ -68,9 +68,13 @@ pub(crate) fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Whether `s` parses as a UUID (any version, hyphenated or not), as Go's uuid.Parse accepts.
-pub(crate) fn is_uuid(s: &str) -> bool {
-    uuid::Uuid::parse_str(s).is_ok()
+/// `s` as a UUID in the lowercase hyphenated form the store keeps, if it parses as one
+/// in any spelling Go's `uuid.FromString` accepts (upper case, no hyphens, braces,
+/// `urn:uuid:`): both stores then find the row PostgreSQL's `uuid` type would.
+pub(crate) fn canonical_uuid(s: &str) -> Option<String> {
+    uuid::Uuid::parse_str(s)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 /// Formats microseconds since the epoch like Go's `time.Time` JSON encoding

@@ -264,14 +264,14 @@ pub(crate) async fn list_users(st: St, caller: Caller, query: QueryMap) -> ApiRe
 }
 
 pub(super) fn load_target(st: &AppState, id: &str) -> ApiResult<UserRecord> {
-    if !crate::util::is_uuid(id) {
+    let Some(id) = crate::util::canonical_uuid(id) else {
         return Err(ApiError::not_found(
             "validation_failed",
             "user_id must be an UUID",
         ));
-    }
+    };
     st.store
-        .tx(|c| users::get(c, id))?
+        .tx(|c| users::get(c, &id))?
         .ok_or_else(|| ApiError::not_found("user_not_found", "User not found"))
 }
 

@@ -57,13 +57,13 @@ pub(crate) fn require_user(st: &AppState, c: &Db<'_>, caller: &Caller) -> Result
             "invalid claim: missing sub claim",
         ));
     }
-    if !crate::util::is_uuid(sub) {
+    let Some(sub) = crate::util::canonical_uuid(sub) else {
         return Err(ApiError::bad_request(
             "bad_jwt",
             "invalid claim: sub claim must be a UUID",
         ));
-    }
-    let Some(user) = users::get(c, sub)? else {
+    };
+    let Some(user) = users::get(c, &sub)? else {
         return Err(ApiError::forbidden(
             "user_not_found",
             "User from sub claim in JWT does not exist",
@@ -72,14 +72,13 @@ pub(crate) fn require_user(st: &AppState, c: &Db<'_>, caller: &Caller) -> Result
     let session = match claims.get("session_id") {
         None | Some(Value::Null) => None,
         Some(v) => {
-            let id = v.as_str().unwrap_or("");
-            if !crate::util::is_uuid(id) {
+            let Some(id) = crate::util::canonical_uuid(v.as_str().unwrap_or("")) else {
                 return Err(ApiError::forbidden(
                     "bad_jwt",
                     "invalid claim: session_id claim must be a UUID",
                 ));
-            }
-            match sessions::get(c, id)? {
+            };
+            match sessions::get(c, &id)? {
                 Some(s) => Some(s),
                 None => {
                     return Err(ApiError::forbidden(

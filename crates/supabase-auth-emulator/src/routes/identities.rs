@@ -43,12 +43,12 @@ pub(crate) async fn unlink(
     st.store.tx(|c| {
         let mut user = require_user(&st, c, &caller)?.user;
         require_manual_linking(&st)?;
-        if !crate::util::is_uuid(&identity_id) {
+        let Some(identity_id) = crate::util::canonical_uuid(&identity_id) else {
             return Err(ApiError::not_found(
                 "validation_failed",
                 "identity_id must be an UUID",
             ));
-        }
+        };
         let identities = users::identities(c, &user.id)?;
         if identities.len() <= 1 {
             return Err(ApiError::unprocessable(
@@ -56,10 +56,7 @@ pub(crate) async fn unlink(
                 "User must have at least 1 identity after unlinking",
             ));
         }
-        let Some(identity) = identities
-            .iter()
-            .find(|i| i.id.eq_ignore_ascii_case(&identity_id))
-        else {
+        let Some(identity) = identities.iter().find(|i| i.id == identity_id) else {
             return Err(ApiError::unprocessable(
                 "identity_not_found",
                 "Identity doesn't exist",

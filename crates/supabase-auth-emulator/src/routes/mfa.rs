@@ -28,10 +28,6 @@ pub(super) fn internal(msg: &str) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", msg)
 }
 
-fn uuid_text(raw: &str) -> Option<String> {
-    uuid::Uuid::parse_str(raw).ok().map(|u| u.to_string())
-}
-
 /// `loadFactor`: the path's factor if it belongs to `user_id`.
 pub(super) fn load_factor(
     c: &Db<'_>,
@@ -39,7 +35,7 @@ pub(super) fn load_factor(
     raw_id: Option<&str>,
 ) -> ApiResult<FactorRecord> {
     let id = raw_id
-        .and_then(uuid_text)
+        .and_then(crate::util::canonical_uuid)
         .ok_or_else(|| ApiError::not_found("validation_failed", "factor_id must be an UUID"))?;
     factors::find_owned(c, user_id, &id)?
         .ok_or_else(|| ApiError::not_found("mfa_factor_not_found", "Factor not found"))
@@ -258,7 +254,7 @@ pub(crate) async fn verify(
         // `challenge_id` is a uuid.UUID in GoTrue: another string fails to decode.
         let challenge_id = match p.challenge_id {
             None => None,
-            Some(raw) => Some(uuid_text(&raw).ok_or_else(|| {
+            Some(raw) => Some(crate::util::canonical_uuid(&raw).ok_or_else(|| {
                 ApiError::bad_request(
                     "bad_json",
                     format!(
@@ -316,7 +312,7 @@ pub(crate) async fn verify(
             .claims
             .get("session_id")
             .and_then(Value::as_str)
-            .and_then(uuid_text)
+            .and_then(crate::util::canonical_uuid)
             .ok_or_else(|| internal("Cannot read SessionId claim as UUID"))?;
         let answer = session::upgrade_after_mfa(
             &st,

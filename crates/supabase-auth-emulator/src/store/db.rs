@@ -32,7 +32,7 @@ pub(crate) enum DbError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL failed (a constraint, a trigger of the application, the connection).
-    #[error(transparent)]
+    #[error("{}", postgres_text(.0))]
     Postgres(#[from] postgres::Error),
     /// A statement that had to find a row found none.
     #[error("no row found")]
@@ -51,6 +51,17 @@ pub(crate) enum DbError {
     /// A statement needed several attempts (a random value collided every time).
     #[error("{0}")]
     Exhausted(&'static str),
+}
+
+/// A PostgreSQL error with the server's own words: `postgres::Error` displays only
+/// "db error" for them. The message names the constraint or carries the text of an
+/// application's `raise exception`; its DETAIL is left out, as it can quote row values
+/// (a token's hash in a unique violation).
+fn postgres_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// The store's result type.

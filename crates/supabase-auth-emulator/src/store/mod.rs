@@ -217,6 +217,28 @@ impl Store {
         postgres_store::PgStore::open(url).map(|pg| Self::Postgres(Box::new(pg)))
     }
 
+    /// Runs `f`, which may take several transactions, while no other emulator on the same
+    /// PostgreSQL database runs its own: start-up's load-or-create of the signing keys,
+    /// so emulators starting together on a fresh database share one key. The lock is the
+    /// connection's, which every transaction here uses. SQLite: just runs `f`.
+    pub(crate) fn exclusively<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError> + Send,
+    {
+        /// The advisory lock's key, chosen once: "SbEmuKey".
+        const START_LOCK: i64 = 0x5362_456d_754b_6579;
+        if let Self::Sqlite(_) = self {
+            return f();
+        }
+        let lock = |sql: &'static str| self.tx(|c| c.execute(sql, params![START_LOCK]).map(|_| ()));
+        lock("SELECT pg_advisory_lock(?1)")?;
+        let out = f();
+        // Also released if the connection was replaced meanwhile (the server ends a
+        // session's locks with it); unlocking then only returns false.
+        lock("SELECT pg_advisory_unlock(?1)")?;
+        out
+    }
+
     /// Runs `f` in a transaction: committed when `f` returns `Ok`, rolled back on `Err`.
     pub(crate) fn tx<T, E>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, E> + Send) -> Result<T, E>
     where

@@ -31,7 +31,8 @@ const SCHEMA_LOCK: i64 = 0x5375_7061_6175_7468; // "Supaauth"
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Columns the emulator reads and writes that an `auth` schema made by another Auth
-/// server may lack: checked at start so the error names them instead of a later 500.
+/// server may lack: checked at start, in the tables that exist, so the error names them
+/// instead of failing on the first index or a later 500.
 const EMULATOR_COLUMNS: &[(&str, &str)] = &[
     ("auth", "sessions.amr"),
     ("auth", "flow_state.redirect_to"),
@@ -139,6 +140,8 @@ impl PgStore {
         };
         off_runtime(|| {
             let mut conn = store.connect()?;
+            // Before the schema: its indexes would fail first on another server's tables.
+            check_columns(&mut conn.client, &store.config)?;
             create_schema(&mut conn.client).map_err(|e| {
                 EmulatorError::with_source(
                     ErrorKind::Database,
@@ -146,10 +149,9 @@ impl PgStore {
                         "cannot create the auth schema in {}",
                         describe(&store.config)
                     ),
-                    e,
+                    DbError::from(e),
                 )
             })?;
-            check_columns(&mut conn.client, &store.config)?;
             *store.conn.lock().unwrap_or_else(PoisonError::into_inner) = Some(conn);
             Ok::<_, EmulatorError>(())
         })?;
@@ -166,7 +168,7 @@ impl PgStore {
             EmulatorError::with_source(
                 ErrorKind::Database,
                 format!("cannot connect to {}", describe(&self.config)),
-                e,
+                DbError::from(e),
             )
         })?;
         client.batch_execute(SESSION_SETTINGS)?;
@@ -247,7 +249,7 @@ fn reconnect_error(config: &postgres::Config) -> DbError {
 
 impl From<postgres::Error> for EmulatorError {
     fn from(e: postgres::Error) -> Self {
-        Self::with_source(ErrorKind::Database, "database error", e)
+        Self::with_source(ErrorKind::Database, "database error", DbError::from(e))
     }
 }
 
@@ -267,12 +269,13 @@ fn check_columns(
         let Some((table, name)) = column.split_once('.') else {
             continue;
         };
-        let found = client.query_opt(
-            "SELECT 1 FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 AND column_name = $3",
+        let lacking = client.query_one(
+            "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 AND column_name = $3)",
             &[schema, &table, &name],
         )?;
-        if found.is_none() {
+        if lacking.get::<_, bool>(0) {
             missing.push(format!("{schema}.{column}"));
         }
     }
