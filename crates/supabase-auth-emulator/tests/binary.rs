@@ -260,13 +260,7 @@ async fn database_url_keeps_the_users_in_postgres() {
     let dir = TempDir::new("postgres");
     let url = support::fresh_database();
     let emu = Running::start(&dir.0, &["--database-url", &url, "--email-signup"]);
-    let parsed = url::Url::parse(&url).unwrap();
-    let socket_dir = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "host")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
-    let name = parsed.path().trim_start_matches('/').to_owned();
+    let (socket_dir, name) = support::socket_dir_and_database(&url);
     assert_eq!(
         emu.banner_line("Database: "),
         format!("PostgreSQL at {socket_dir}, database {name}")

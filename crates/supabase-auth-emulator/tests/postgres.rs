@@ -13,7 +13,7 @@ mod support;
 use reqwest::Method;
 use serde_json::{Value, json};
 use supabase_auth_emulator::{EmulatorConfig, ErrorKind};
-use support::{Api, Res, fresh_database};
+use support::{Api, Res, fresh_database, socket_dir_and_database};
 
 /// An application's profile table, filled by a trigger on `auth.users`, as in
 /// Supabase's user-management guide.
@@ -587,19 +587,6 @@ async fn an_unreachable_server_is_a_database_error_without_the_password() {
         ),
         "{display}"
     );
-}
-
-/// The socket directory (`?host=`) and database of a [`fresh_database`] URL.
-fn socket_dir_and_database(url: &str) -> (String, String) {
-    let parsed = url::Url::parse(url).unwrap();
-    let dir = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "host")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
-    let database = parsed.path().trim_start_matches('/').to_owned();
-    assert!(dir.starts_with('/') && !database.is_empty(), "{url}");
-    (dir, database)
 }
 
 #[tokio::test]

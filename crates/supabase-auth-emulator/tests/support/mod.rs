@@ -240,3 +240,16 @@ pub(crate) fn form_post<K: AsRef<str>, V: AsRef<str>>(
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
 }
+
+/// The socket directory (`?host=`) and database of a [`fresh_database`] URL.
+pub(crate) fn socket_dir_and_database(url: &str) -> (String, String) {
+    let parsed = url::Url::parse(url).unwrap();
+    let dir = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let database = parsed.path().trim_start_matches('/').to_owned();
+    assert!(dir.starts_with('/') && !database.is_empty(), "{url}");
+    (dir, database)
+}
