@@ -324,4 +324,28 @@ mod tests {
             .unwrap();
         assert_eq!((channel.as_str(), body.as_str()), ("email", ""));
     }
+
+    #[test]
+    fn migrate_gives_the_pending_address_and_number_gotrues_names() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY); \
+             CREATE TABLE emails (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL); \
+             CREATE TABLE users (id TEXT PRIMARY KEY, new_email TEXT NOT NULL DEFAULT '', \
+             new_phone TEXT NOT NULL DEFAULT ''); \
+             INSERT INTO users VALUES ('u', 'next@example.com', '+15555550100');",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        migrate(&conn).unwrap();
+        let (email, phone): (String, String) = conn
+            .query_row("SELECT email_change, phone_change FROM users", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (email.as_str(), phone.as_str()),
+            ("next@example.com", "+15555550100")
+        );
+    }
 }
