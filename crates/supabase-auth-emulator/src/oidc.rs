@@ -31,18 +31,35 @@ pub(crate) fn issuer(base_url: &str) -> String {
     format!("{base_url}/oauth-provider")
 }
 
-/// The provider's signing key, created on first use.
+/// The provider's signing key, created on first use. Emulators sharing a PostgreSQL
+/// database agree on it: the first to store one wins, and the others read it.
 pub(crate) fn provider_key(c: &Db<'_>, now: i64) -> Result<SigningKey, EmulatorError> {
-    if let Some(stored) = stored::get_meta(c, KEY_META)?
-        && let Some((kid, der)) = stored.split_once(' ')
-        && let Ok(der) = STANDARD.decode(der)
-    {
-        return generate::load(kid, SigningAlg::Es256, &der, now);
+    let stored = stored::get_meta(c, KEY_META)?;
+    if let Some(key) = stored.as_deref().and_then(|s| parse_stored(s, now)) {
+        return Ok(key);
     }
     let der = generate::generate_pkcs8(SigningAlg::Es256)?;
     let kid = crate::util::new_uuid();
-    stored::set_meta(c, KEY_META, &format!("{kid} {}", STANDARD.encode(&der)))?;
+    let value = format!("{kid} {}", STANDARD.encode(&der));
+    if stored.is_some() {
+        // Unreadable: replace it.
+        stored::set_meta(c, KEY_META, &value)?;
+    } else if !stored::add_meta(c, KEY_META, &value)? {
+        // Another emulator on this database stored one since we looked.
+        let theirs = stored::get_meta(c, KEY_META)?;
+        if let Some(key) = theirs.as_deref().and_then(|s| parse_stored(s, now)) {
+            return Ok(key);
+        }
+        stored::set_meta(c, KEY_META, &value)?;
+    }
     generate::load(&kid, SigningAlg::Es256, &der, now)
+}
+
+/// `<kid> <base64 PKCS#8>` as a key, if it reads as one.
+fn parse_stored(stored: &str, now: i64) -> Option<SigningKey> {
+    let (kid, der) = stored.split_once(' ')?;
+    let der = STANDARD.decode(der).ok()?;
+    generate::load(kid, SigningAlg::Es256, &der, now).ok()
 }
 
 /// `{"keys": [...]}` of the provider.
@@ -140,6 +157,25 @@ mod tests {
         let again = store.tx(|c| provider_key(c, 0)).unwrap();
         assert_eq!(first.kid, again.kid);
         first
+    }
+
+    #[test]
+    fn an_unreadable_stored_key_is_replaced_and_a_readable_one_kept() {
+        let store = crate::store::Store::open(None).unwrap();
+        store.tx(|c| stored::set_meta(c, KEY_META, "junk")).unwrap();
+        let made = store.tx(|c| provider_key(c, 0)).unwrap();
+        let kept = store
+            .tx(|c| stored::get_meta(c, KEY_META))
+            .unwrap()
+            .unwrap();
+        assert!(kept.starts_with(&format!("{} ", made.kid)), "{kept}");
+        // What another emulator storing its own afterwards gets: nothing stored.
+        assert!(
+            !store
+                .tx(|c| stored::add_meta(c, KEY_META, "theirs"))
+                .unwrap()
+        );
+        assert_eq!(store.tx(|c| provider_key(c, 0)).unwrap().kid, made.kid);
     }
 
     fn claims(exp: i64) -> Map<String, Value> {

@@ -50,6 +50,15 @@ pub(crate) fn get_meta(c: &Db<'_>, key: &str) -> DbResult<Option<String>> {
 }
 
 /// Writes a metadata value.
+/// Stores `value` under `key` unless a value is there; whether it was stored.
+pub(crate) fn add_meta(c: &Db<'_>, key: &str, value: &str) -> DbResult<bool> {
+    let added = c.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+        params![key, value],
+    )?;
+    Ok(added == 1)
+}
+
 pub(crate) fn set_meta(c: &Db<'_>, key: &str, value: &str) -> DbResult<()> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) \
