@@ -64,11 +64,12 @@ impl ApiError {
     }
 
     pub(crate) fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unexpected_failure",
-            "Unexpected failure, please check server logs for more information",
-        )
+        Self::server_error("Unexpected failure, please check server logs for more information")
+    }
+
+    /// A 500 with GoTrue's own message (`NewInternalServerError`).
+    pub(crate) fn server_error(msg: &str) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", msg)
     }
 
     /// GoTrue's 500 for a database error at a named step ("Database error saving new
@@ -77,11 +78,7 @@ impl ApiError {
     pub(crate) fn database(message: &'static str) -> impl FnOnce(DbError) -> Self {
         move |e| {
             tracing::error!(error = %e, "{message}");
-            Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "unexpected_failure",
-                message,
-            )
+            Self::server_error(message)
         }
     }
 

@@ -6,7 +6,6 @@ use crate::store::Db;
 use axum::Json;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -22,11 +21,6 @@ use crate::store::user_json::user_json;
 use crate::store::users;
 
 const MICROS: i64 = 1_000_000;
-
-/// A 500 with GoTrue's own message (`NewInternalServerError`).
-pub(super) fn internal(msg: &str) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected_failure", msg)
-}
 
 /// `loadFactor`: the path's factor if it belongs to `user_id`.
 pub(super) fn load_factor(
@@ -118,7 +112,7 @@ pub(crate) async fn enroll(
     let authed = st.store.tx(|c| require_user(&st, c, &caller))?;
     authed.require_not_anonymous()?;
     let Some(session) = authed.session.as_ref() else {
-        return Err(internal(
+        return Err(ApiError::server_error(
             "A valid session and a registered user are required to enroll a factor",
         ));
     };
@@ -152,7 +146,7 @@ pub(crate) async fn enroll(
     let issuer = match p.issuer.filter(|i| !i.is_empty()) {
         Some(i) => i,
         None => site_host(&st.config.site_url)
-            .ok_or_else(|| internal("site url is improperly formatted"))?,
+            .ok_or_else(|| ApiError::server_error("site url is improperly formatted"))?,
     };
     let name = p.friendly_name.unwrap_or_default();
     // GoTrue deletes expired factors before, and apart from, the checks.
@@ -160,7 +154,7 @@ pub(crate) async fn enroll(
         .tx(|c| factors::delete_expired(c, st.now(), mfa::FACTOR_EXPIRY_SECS * MICROS))?;
     let body = st.store.tx(|c| {
         validate_factors(c, &authed.user.id, &name, session)?;
-        let qr_error = || internal("Error generating QR Code");
+        let qr_error = || ApiError::server_error("Error generating QR Code");
         let key = totp::generate(&issuer, &authed.user.email).map_err(|_| qr_error())?;
         let svg = qr::svg(&key.uri).ok_or_else(qr_error)?;
         let factor =
@@ -313,7 +307,7 @@ pub(crate) async fn verify(
             .get("session_id")
             .and_then(Value::as_str)
             .and_then(crate::util::canonical_uuid)
-            .ok_or_else(|| internal("Cannot read SessionId claim as UUID"))?;
+            .ok_or_else(|| ApiError::server_error("Cannot read SessionId claim as UUID"))?;
         let answer = session::upgrade_after_mfa(
             &st,
             c,
@@ -355,7 +349,7 @@ pub(crate) async fn unenroll(
     let body = st.store.tx(|c| {
         let (authed, factor) = authed_factor(&st, c, &caller, &path)?;
         let Some(session) = authed.session.as_ref() else {
-            return Err(internal(
+            return Err(ApiError::server_error(
                 "A valid session and factor are required to unenroll a factor",
             ));
         };

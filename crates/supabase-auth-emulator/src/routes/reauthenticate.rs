@@ -48,11 +48,7 @@ pub(crate) async fn reauthenticate(st: St, caller: Caller) -> ApiResult<Json<Val
         }
         if !st.config.phone_provider {
             // Without an SMS provider GoTrue fails to text the nonce, as here.
-            return Err(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "unexpected_failure",
-                "Unable to get SMS provider",
-            ));
+            return Err(ApiError::server_error("Unable to get SMS provider"));
         }
         let phone = user.phone.clone();
         crate::phone::send_otp(
