@@ -79,9 +79,7 @@ async fn signup_validated(
                 user.phone = phone.to_string();
                 user.encrypted_password = hashed.clone();
                 user.user_metadata = data.clone();
-                user.app_metadata.insert("provider".into(), json!("phone"));
-                user.app_metadata
-                    .insert("providers".into(), json!(["phone"]));
+                user.set_sole_provider("phone");
                 users::insert(c, &user)
                     .map_err(ApiError::database(super::signup::SAVING_NEW_USER))?;
                 user

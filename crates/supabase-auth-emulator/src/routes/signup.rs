@@ -66,9 +66,7 @@ pub(super) fn new_email_user(
     let mut user = UserRecord::new(now);
     user.email = email.to_lowercase();
     user.encrypted_password = encrypted_password;
-    user.app_metadata.insert("provider".into(), json!("email"));
-    user.app_metadata
-        .insert("providers".into(), json!(["email"]));
+    user.set_sole_provider("email");
     let identity_data = email_identity_data(&user.id, &user.email, data);
     user.user_metadata = identity_data.clone();
     let identity = IdentityRecord::new(&user.id, "email", &user.id, identity_data, now);
@@ -341,9 +339,7 @@ pub(super) fn obfuscated_user(
     fake.aud = real.aud.clone();
     fake.confirmation_sent_at = Some(now);
     fake.user_metadata = data;
-    fake.app_metadata.insert("provider".into(), json!(provider));
-    fake.app_metadata
-        .insert("providers".into(), json!([provider]));
+    fake.set_sole_provider(provider);
     Value::Object(user_map(&fake, &[], &[]))
 }
 

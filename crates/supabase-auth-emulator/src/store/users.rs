@@ -89,6 +89,16 @@ impl UserRecord {
         self.email_confirmed_at.is_some()
     }
 
+    /// `app_metadata.provider` and `providers` of a user with one identity, at `provider`.
+    pub(crate) fn set_sole_provider(&mut self, provider: &str) {
+        self.app_metadata
+            .insert("provider".into(), Value::String(provider.into()));
+        self.app_metadata.insert(
+            "providers".into(),
+            Value::Array(vec![Value::String(provider.into())]),
+        );
+    }
+
     /// GoTrue's `User.Confirm`: sets `email_confirmed_at` and `user_metadata.email_verified`.
     pub(crate) fn confirm_email(&mut self, now: i64) {
         self.email_confirmed_at = Some(now);
