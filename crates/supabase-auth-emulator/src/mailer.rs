@@ -141,20 +141,30 @@ pub(crate) fn send(
         st,
         c,
         Email {
-            id: crate::util::new_uuid(),
-            to: to.to_lowercase(),
-            subject: kind.subject().into(),
-            kind: kind.as_str().into(),
-            otp: otp.into(),
             token_hash: token_hash.into(),
             link,
             redirect_to: redirect_to.into(),
-            html,
-            sent_at: String::new(),
-            channel: "email".into(),
-            body: String::new(),
+            ..email(kind, to, otp, html)
         },
     )
+}
+
+/// An email of `kind` to `to` with its code and markup, without a link.
+fn email(kind: MailKind, to: &str, otp: &str, html: String) -> Email {
+    Email {
+        id: crate::util::new_uuid(),
+        to: to.to_lowercase(),
+        subject: kind.subject().into(),
+        kind: kind.as_str().into(),
+        otp: otp.into(),
+        token_hash: String::new(),
+        link: String::new(),
+        redirect_to: String::new(),
+        html,
+        sent_at: String::new(),
+        channel: "email".into(),
+        body: String::new(),
+    }
 }
 
 /// The reauthentication email: only the code (GoTrue's template has no link, and no
@@ -172,24 +182,7 @@ pub(crate) fn send_reauthentication(
         intro = html_escape(kind.intro()),
         otp = html_escape(otp),
     );
-    store(
-        st,
-        c,
-        Email {
-            id: crate::util::new_uuid(),
-            to: to.to_lowercase(),
-            subject: kind.subject().into(),
-            kind: kind.as_str().into(),
-            otp: otp.into(),
-            token_hash: String::new(),
-            link: String::new(),
-            redirect_to: String::new(),
-            html,
-            sent_at: String::new(),
-            channel: "email".into(),
-            body: String::new(),
-        },
-    )
+    store(st, c, email(kind, to, otp, html))
 }
 
 /// GoTrue's default SMS template (`GOTRUE_SMS_TEMPLATE` unset, and the CLI's).
