@@ -34,10 +34,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// server may lack: checked at start, in the tables that exist, so the error names them
 /// instead of failing on the first index or a later 500.
 const EMULATOR_COLUMNS: &[(&str, &str)] = &[
-    ("auth", "sessions.amr"),
-    ("auth", "flow_state.redirect_to"),
-    ("auth", "users.email_change_confirm_status"),
-    ("auth", "users.is_anonymous"),
+    ("sessions", "amr"),
+    ("flow_state", "redirect_to"),
+    ("users", "email_change_confirm_status"),
+    ("users", "is_anonymous"),
 ];
 
 pub(crate) struct PgStore {
@@ -265,18 +265,15 @@ fn check_columns(
     config: &postgres::Config,
 ) -> Result<(), EmulatorError> {
     let mut missing = Vec::new();
-    for (schema, column) in EMULATOR_COLUMNS {
-        let Some((table, name)) = column.split_once('.') else {
-            continue;
-        };
+    for (table, column) in EMULATOR_COLUMNS {
         let lacking = client.query_one(
-            "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL \
+            "SELECT to_regclass(format('auth.%I', $1::text)) IS NOT NULL \
              AND NOT EXISTS (SELECT 1 FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 AND column_name = $3)",
-            &[schema, &table, &name],
+             WHERE table_schema = 'auth' AND table_name = $1 AND column_name = $2)",
+            &[table, column],
         )?;
         if lacking.get::<_, bool>(0) {
-            missing.push(format!("{schema}.{column}"));
+            missing.push(format!("auth.{table}.{column}"));
         }
     }
     if missing.is_empty() {
