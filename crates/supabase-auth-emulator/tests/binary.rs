@@ -275,7 +275,7 @@ async fn database_url_keeps_the_users_in_postgres() {
     assert_eq!(status, 200, "{body}");
     let id = body["user"]["id"].as_str().unwrap().to_owned();
     let rows = std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut client = support::connect(&url).unwrap();
         client
             .query("SELECT id::text, email FROM auth.users", &[])
             .unwrap()

@@ -79,7 +79,7 @@ fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 fn try_sql(url: &str, statements: &str) -> Result<(), postgres::Error> {
     let (url, statements) = (url.to_owned(), statements.to_owned());
     off_runtime(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+        let mut client = support::connect(&url)?;
         client.batch_execute(&statements)
     })
 }
@@ -95,7 +95,7 @@ fn sql(url: &str, statements: &str) {
 fn rows(url: &str, query: &str) -> Vec<Vec<Option<String>>> {
     let (url, query) = (url.to_owned(), query.to_owned());
     off_runtime(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut client = support::connect(&url).unwrap();
         client.batch_execute("SET TIME ZONE 'UTC'").unwrap();
         let messages = client
             .simple_query(&query)
@@ -747,8 +747,8 @@ async fn other_spellings_of_a_uuid_find_the_user_on_both_stores() {
 /// Ends every other connection to the database at `url`; how many it ended.
 fn end_other_connections(url: &str) -> i64 {
     let url = url.to_owned();
-    std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    off_runtime(move || {
+        let mut client = support::connect(&url).unwrap();
         client
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
@@ -758,8 +758,6 @@ fn end_other_connections(url: &str) -> i64 {
             .unwrap()
             .get(0)
     })
-    .join()
-    .unwrap()
 }
 
 #[tokio::test]

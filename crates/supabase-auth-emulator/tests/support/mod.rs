@@ -74,7 +74,7 @@ pub(crate) fn fresh_database() -> String {
     // The sync client must not run on an async runtime's thread.
     let create = format!("CREATE DATABASE {name}");
     std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let mut client = connect(&admin).unwrap();
         client.batch_execute(&create).unwrap();
     })
     .join()
@@ -252,4 +252,18 @@ pub(crate) fn socket_dir_and_database(url: &str) -> (String, String) {
     let database = parsed.path().trim_start_matches('/').to_owned();
     assert!(dir.starts_with('/') && !database.is_empty(), "{url}");
     (dir, database)
+}
+
+/// A sync client on the socket of a [`fresh_database`] URL (call it off the async
+/// runtime). Not `Client::connect(url)`: the `postgres` crate adds the URL's `?host=` to
+/// its `localhost` and would try TCP first, perhaps another server on this machine.
+pub(crate) fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
+    let parsed = url::Url::parse(url).unwrap();
+    let (dir, database) = socket_dir_and_database(url);
+    postgres::Config::new()
+        .host_path(dir)
+        .port(parsed.port().unwrap_or(5432))
+        .user(parsed.username())
+        .dbname(&database)
+        .connect(postgres::NoTls)
 }
