@@ -5,6 +5,8 @@
 //! The secret is shown once, on the page right after enrolling, as the Auth server
 //! gives it once; neither it nor a code is ever logged.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -217,19 +219,9 @@ pub(crate) async fn verify(
         };
         (status, views::mfa_enroll(&ctx, &view)).into_response()
     };
-    let Some(code) = form.get("code").and_then(|c| totp_code(c)) else {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter the 6-digit code your authenticator app shows.",
-        );
-    };
-    match supabase.mfa().challenge_and_verify(factor_id, &code).await {
-        Ok(_) => see_other(next.unwrap_or(DEFAULT_NEXT)),
-        Err(e) => {
-            tracing::info!(error = %e, "verifying a new factor failed");
-            again(status_for(&e), &describe(&e))
-        }
-    }
+    let next = next.unwrap_or(DEFAULT_NEXT);
+    let refused = "verifying a new factor failed";
+    verify_code(&supabase, factor_id, &form, next, again, refused).await
 }
 
 /// `POST /account/mfa/unenroll`: factor_id. The Auth server refuses a verified factor
@@ -344,20 +336,30 @@ pub(crate) async fn challenge_submit(
         };
         (status, views::mfa_challenge(&ctx, &view)).into_response()
     };
+    let refused = "the second factor was refused";
+    verify_code(&supabase, factor.id(), &form, next, again, refused).await
+}
+
+/// Checks the form's code on `factor_id` (`challenge_and_verify`): `303` to `next`, or
+/// the page `again` with why (logged as `refused`).
+async fn verify_code(
+    supabase: &Supabase,
+    factor_id: &str,
+    form: &HashMap<String, String>,
+    next: &str,
+    again: impl Fn(StatusCode, &str) -> Response,
+    refused: &str,
+) -> Response {
     let Some(code) = form.get("code").and_then(|c| totp_code(c)) else {
         return again(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Enter the 6-digit code your authenticator app shows.",
         );
     };
-    match supabase
-        .mfa()
-        .challenge_and_verify(factor.id(), &code)
-        .await
-    {
+    match supabase.mfa().challenge_and_verify(factor_id, &code).await {
         Ok(_) => see_other(next),
         Err(e) => {
-            tracing::info!(error = %e, "the second factor was refused");
+            tracing::info!(error = %e, "{refused}");
             again(status_for(&e), &describe(&e))
         }
     }
